@@ -1,0 +1,73 @@
+"""Self-describing checkpoints: safetensors weights plus JSON metadata in the same file.
+
+The metadata holds everything needed to rebuild and use the model (name, classes,
+preprocessing, decision threshold, validation metrics, training config, library versions), so
+``predict`` and ``evaluate`` need nothing but the file. No pickle is involved in loading.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+import safetensors.torch
+import timm
+import torch
+import torch.nn as nn
+import torchvision
+from safetensors import safe_open
+
+from realorai import CLASSES, __version__
+from realorai.atomic import write_with
+from realorai.models import create_model
+from realorai.models.registry import DataConfig
+
+FORMAT = "realorai-checkpoint/1"
+BEST, LAST = "best.safetensors", "last.safetensors"
+
+
+def versions() -> dict:
+    return {"realorai": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "timm": timm.__version__, "python": platform.python_version()}
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, meta: dict) -> Path:
+    meta = {"format": FORMAT, "model": model.realorai_name, "classes": list(CLASSES),
+            "data_config": model.data_config.to_dict(), "versions": versions(),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), **meta}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return write_with(path, lambda p: safetensors.torch.save_file(state, str(p), metadata={"realorai": json.dumps(meta)}))
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run folder means its best checkpoint; a file is taken as it is."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / BEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no checkpoint here (train one with `realorai train`)")
+    return path
+
+
+def read_meta(path: str | Path) -> dict:
+    path = resolve_checkpoint(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("realorai", "{}"))
+    except Exception as e:
+        raise ValueError(f"{path}: not a readable realorai checkpoint ({e})") from e
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a realorai checkpoint (format {meta.get('format')!r})")
+    return meta
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the model described by the checkpoint and load its weights (no download needed)."""
+    path = resolve_checkpoint(path)
+    meta = read_meta(path)
+    model = create_model(meta["model"], num_classes=len(meta["classes"]), pretrained=False)
+    model.data_config = DataConfig.from_dict(meta["data_config"])
+    model.load_state_dict(safetensors.torch.load_file(str(path)))
+    return model.to(device).eval(), meta

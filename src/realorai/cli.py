@@ -1,0 +1,279 @@
+"""The ``realorai`` command line: one entry point per job."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Tell AI-generated images from real photographs and artwork.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+data_app = typer.Typer(help="Datasets: scan, audit, split, overview.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- data
+@data_app.command("scan")
+def data_scan(
+    directory: Annotated[Path, typer.Argument(help="Dataset folder, one sub-folder per class.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Manifest to write (.parquet or .csv).")] = Path(
+        "manifest.parquet"),
+    label_map: Annotated[str | None, typer.Option(help="Extra FOLDER=LABEL pairs, e.g. 'synthetic=ai,photos=real'.")] = None,
+    near_threshold: Annotated[int, typer.Option(help="Max phash bit distance for near duplicates.")] = 4,
+    quiet: Quiet = False,
+) -> None:
+    """Record every file under DIRECTORY: label, hashes, size, format, status and reason."""
+    from realorai.data.manifest import parse_label_map, save_manifest, scan, summary
+
+    try:
+        df = scan(directory, parse_label_map(label_map), near_threshold, show_progress=not quiet)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    save_manifest(df, output)
+    s = summary(df)
+    out.print(f"wrote {output}: {s['files']} files, by status {s['by_status']}, usable {s['usable_by_label']}, "
+              f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts")
+    for row in df[df["reason"] != ""].itertuples():
+        err.print(f"  {row.status:<11} {row.path}: {row.reason}", highlight=False)
+
+
+@data_app.command("audit")
+def data_audit(
+    manifest: Path,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="JSON file (default: MANIFEST.audit.json).")] = None,
+    seed: int = 0,
+) -> None:
+    """Per-class metadata distributions and how well metadata alone predicts the label."""
+    from realorai.atomic import write_json
+    from realorai.data.audit import audit
+    from realorai.data.manifest import load_manifest
+
+    try:
+        result = audit(load_manifest(manifest), seed=seed)
+    except FileNotFoundError as e:
+        fail(str(e))
+    output = output or manifest.with_suffix(".audit.json")
+    write_json(output, result)
+    for label, c in result["per_class"].items():
+        out.print(f"[bold]{label}[/]: {c['images']} images, formats {c['format']}, {c['distinct_sizes']} distinct sizes, "
+                  f"width {c['width']}, aspect {c['aspect_ratio']}, JPEG quality {c['jpeg_quality']}, "
+                  f"EXIF {c['exif_fraction']:.0%}")
+    if "metadata_classifier" in result:
+        out.print(f"metadata-only classifier: {result['metadata_classifier']['accuracy']:.1%} cross-validated accuracy "
+                  f"(majority baseline {result['majority_baseline']:.1%}); best single feature "
+                  f"{result['best_single_feature']['feature']} {result['best_single_feature']['accuracy']:.1%}")
+    for w in result["warnings"]:
+        err.print(f"[bold red]WARNING:[/] {w}", highlight=False)
+    out.print(f"wrote {output}")
+
+
+@data_app.command("split")
+def data_split(
+    manifest: Path,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same split.")] = 0,
+    ratios: Annotated[str, typer.Option(help="TRAIN/VAL/TEST percentages; the report used 80/0/20.")] = "70/10/20",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Default: update MANIFEST in place.")] = None,
+) -> None:
+    """Stratified train/validation/test split; duplicate groups never straddle splits."""
+    from realorai.data.manifest import load_manifest, save_manifest
+    from realorai.data.split import parse_ratios, split, split_counts
+
+    try:
+        df = split(load_manifest(manifest), seed=seed, ratios=parse_ratios(ratios))
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    save_manifest(df, output or manifest)
+    out.print(f"wrote {output or manifest}: {split_counts(df)}")
+
+
+@data_app.command("overview")
+def data_overview(
+    manifest: Path,
+    output: Annotated[Path, typer.Option("-o", "--output")] = Path("overview.png"),
+    per_class: int = 8,
+    seed: int = 0,
+) -> None:
+    """A PNG grid of sample images per class, with class counts."""
+    from realorai.data.manifest import load_manifest
+    from realorai.data.overview import sample_grid
+
+    try:
+        sample_grid(load_manifest(manifest), output, per_class, seed)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    out.print(f"wrote {output}")
+
+
+# ---------------------------------------------------------------- models
+@app.command("models")
+def models_cmd() -> None:
+    """List the registered models and their preprocessing."""
+    from realorai.models import get_spec, list_models
+
+    table = Table("name", "input", "mean / std", "preset", "description")
+    for name in list_models():
+        s = get_spec(name)
+        d = s.data_config
+        table.add_row(name, f"{d.input_size} {d.interpolation} {d.resize}", f"{d.mean} / {d.std}",
+                      json.dumps(s.preset), s.description)
+    out.print(table)
+
+
+class Optim(StrEnum):
+    adam = "adam"
+    sgd = "sgd"
+
+
+@app.command("train")
+def train_cmd(
+    model: Annotated[str, typer.Option(help="A name from `realorai models`.")],
+    manifest: Annotated[Path, typer.Option(help="Manifest with a split column.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")],
+    config: Annotated[Path | None, typer.Option(help="JSON or TOML file of training options.")] = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    optimizer: Optim | None = None,
+    augment: Annotated[bool | None, typer.Option("--augment/--no-augment")] = None,
+    aug_views: int | None = None,
+    class_weighted: Annotated[bool | None, typer.Option("--class-weighted/--no-class-weighted")] = None,
+    pretrained: Annotated[bool | None, typer.Option("--pretrained/--no-pretrained")] = None,
+    seed: int | None = None,
+    device: str | None = None,
+    patience: int | None = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in OUTPUT after an interruption.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train a model; writes config, history, curves and best/last checkpoints to OUTPUT."""
+    from realorai.models.weights import WeightsUnavailableError
+    from realorai.train import fit, resolve_config
+
+    try:
+        cfg = resolve_config(model, str(manifest), config, epochs=epochs, batch_size=batch_size, lr=lr,
+                             optimizer=optimizer.value if optimizer else None, augment=augment,
+                             aug_views=aug_views, class_weighted=class_weighted, pretrained=pretrained,
+                             seed=seed, device=device, patience=patience)
+        summary = fit(cfg, output, resume=resume, show_progress=not quiet)
+    except (KeyError, ValueError, FileNotFoundError, WeightsUnavailableError) as e:
+        fail(str(e).strip("'\""))
+    val = summary["val"]
+    out.print(f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
+              f"({summary['threshold_source']}); val accuracy {val.get('accuracy', float('nan')):.3f}; wrote {output}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Annotated[Path, typer.Argument(help="Run folder or checkpoint file.")],
+    manifest: Annotated[Path, typer.Option(help="Manifest with a split column.")],
+    split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Default: RUN/eval-SPLIT.")] = None,
+    device: str = "auto",
+    quiet: Quiet = False,
+) -> None:
+    """Accuracy, per-class report, confusion matrix, ROC-AUC and AP at the validation threshold."""
+    from realorai.evaluate import evaluate_run
+
+    try:
+        m = evaluate_run(run, manifest, split, output, device, show_progress=not quiet)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    out.print(f"[bold]{m['model']}[/] on {split} ({m['n']} images), threshold {m['threshold']:.3f} "
+              f"from {m['threshold_source']}")
+    out.print(m["report"], highlight=False)
+    out.print(f"accuracy {m['accuracy']:.3f}  real {m['accuracy_real']:.3f}  AI {m['accuracy_ai']:.3f}  "
+              f"ROC-AUC {m['roc_auc']:.3f}  AP {m['average_precision']:.3f}")
+    out.print(f"confusion matrix (rows true real/ai, columns predicted): {m['confusion_matrix']}")
+    for path, reason in m["unreadable"].items():
+        err.print(f"unreadable {path}: {reason}", highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders, each evaluated on SPLIT.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="report.html (a .md is written beside it).")] = Path(
+        "report.html"),
+    split: str = "test",
+) -> None:
+    """Compare runs side by side: HTML with embedded plots, plus Markdown."""
+    from realorai.report import write_report
+
+    try:
+        written = write_report(runs, output, split)
+    except FileNotFoundError as e:
+        fail(str(e))
+    out.print("wrote " + ", ".join(map(str, written)))
+
+
+@app.command("predict")
+def predict_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    model: Annotated[Path | None, typer.Option(help="Run folder or checkpoint.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    batch_size: int = 32,
+    device: str = "auto",
+    quiet: Quiet = False,
+) -> None:
+    """P(AI) and a verdict per image; unreadable files are listed with the reason."""
+    from realorai.predict import predict
+
+    if model is None:
+        fail("no default detector is shipped yet: pass --model RUN_DIR (a folder written by `realorai train`)")
+    try:
+        rows = predict(paths, model, batch_size, device, show_progress=not quiet and not (as_json or as_csv))
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    if as_json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+    elif as_csv:
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["path"])
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        table = Table("file", "verdict", "P(AI)", "note")
+        for r in rows:
+            p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
+            table.add_row(r["path"], r["verdict"], p, r["error"])
+        out.print(table)
+    if rows and all(r["error"] for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command("reproduce")
+def reproduce_cmd(
+    data: Annotated[Path, typer.Option(help="Folder-per-class dataset.")],
+    output: Annotated[Path, typer.Option("-o", "--output")] = Path("runs/reproduce"),
+    seed: int = 0,
+    epochs: Annotated[int | None, typer.Option(help="Override every model's epochs (default: the report's).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Reproduce the report: scan, audit, split, train its models, evaluate, compare."""
+    from realorai.reproduce import reproduce
+
+    try:
+        result = reproduce(data, output, seed=seed, epochs=epochs, show_progress=not quiet, log=out.print)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,245 @@
+"""Scan a folder-per-class dataset into a manifest: one row per file, never a crash.
+
+Columns: path, label, sha256, phash, width, height, format, mode, bytes, exif, jpeg_quality,
+status (ok | corrupt | unsupported | duplicate | unlabeled), reason, dup_group, label_conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pandas as pd
+
+from realorai.atomic import write_with
+from realorai.imaging import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    ImageLoadError,
+    decode,
+    jpeg_quality,
+    open_image,
+)
+from realorai.progress import progress_bar
+
+# Folder names that name a class, compared case-insensitively. The nearest matching ancestor
+# folder of a file gives its label; labels never come from substrings of file names.
+DEFAULT_LABEL_MAP: dict[str, str] = {
+    "aiartdata": "ai", "ai": "ai", "fake": "ai", "1_fake": "ai",
+    "realart": "real", "real": "real", "0_real": "real",
+}
+
+# Two images whose 64-bit perceptual hashes (imagehash.phash) differ in at most this many bits
+# are near duplicates. Re-encoding, mild resizing or a small crop stays within ~0-4 bits;
+# unrelated photos sit around 32 bits apart.
+NEAR_DUP_MAX_DISTANCE = 4
+
+USABLE = ("ok",)
+COLUMNS = [
+    "path", "label", "sha256", "phash", "width", "height", "format", "mode", "bytes", "exif",
+    "jpeg_quality", "status", "reason", "dup_group", "label_conflict",
+]
+
+
+def parse_label_map(spec: str | None) -> dict[str, str]:
+    """Parse ``"synthetic=ai,photos=real"`` on top of the defaults."""
+    mapping = dict(DEFAULT_LABEL_MAP)
+    if spec:
+        for item in spec.split(","):
+            if "=" not in item:
+                raise ValueError(f"bad --label-map entry {item!r}: expected FOLDER=LABEL")
+            folder, label = (s.strip() for s in item.split("=", 1))
+            mapping[folder.lower()] = label
+    return mapping
+
+
+def label_for(path: Path, root: Path, label_map: dict[str, str]) -> str | None:
+    """The label of the nearest ancestor folder (below ``root``) named in ``label_map``."""
+    for parent in path.relative_to(root).parents:
+        name = parent.name.lower()
+        if name in label_map:
+            return label_map[name]
+    return None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """Everything the manifest records about one file. Never raises for a bad file."""
+    row: dict = {"path": str(path), "status": "ok", "reason": ""}
+    try:
+        row["bytes"] = path.stat().st_size
+        row["sha256"] = _sha256(path)
+    except OSError as e:
+        row.update(status="corrupt", reason=f"cannot read file: {e.strerror or e}")
+        return row
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        row.update(status="unsupported", reason=f"not an image file type realorai reads ({path.suffix or 'no extension'})")
+        return row
+    try:
+        with open_image(path, max_pixels) as img:
+            row.update(width=img.width, height=img.height, format=img.format or "", mode=img.mode,
+                       exif=bool(img.getexif()), jpeg_quality=jpeg_quality(img))
+            # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
+            rgb = decode(img, path, draft=256)
+        row["phash"] = str(imagehash.phash(rgb))
+    except ImageLoadError as e:
+        row.update(status=e.status, reason=e.reason)
+    except Exception as e:  # a decoder bug must not stop a scan of 10,000 files
+        row.update(status="corrupt", reason=f"unexpected decoder error: {type(e).__name__}: {e}")
+    return row
+
+
+def scan(
+    root: str | Path,
+    label_map: dict[str, str] | None = None,
+    near_threshold: int = NEAR_DUP_MAX_DISTANCE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    workers: int | None = None,
+    show_progress: bool = True,
+) -> pd.DataFrame:
+    """Scan every file under ``root`` (recursively) into a manifest DataFrame."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: not a folder")
+    label_map = label_map or DEFAULT_LABEL_MAP
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    workers = workers or min(8, os.cpu_count() or 1)
+    rows = []
+    with ThreadPoolExecutor(workers) as pool, progress_bar("scan", len(files), show_progress) as advance:
+        for row in pool.map(lambda p: probe(p, max_pixels), files):
+            rows.append(row)
+            advance()
+    for row, path in zip(rows, files, strict=True):
+        label = label_for(path, root, label_map)
+        row["label"] = label or ""
+        if label is None and row["status"] == "ok":
+            row.update(status="unlabeled",
+                       reason="no folder in its path is a known class name; use --label-map FOLDER=LABEL")
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    df["exif"] = df["exif"].fillna(False).astype(bool)
+    for col in ("width", "height", "bytes"):
+        df[col] = df[col].astype("Int64")
+    df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
+    for col in ("sha256", "phash", "format", "mode", "label", "reason"):
+        df[col] = df[col].fillna("").astype(str)
+    return group_duplicates(df, near_threshold)
+
+
+def _near_pairs(hashes: np.ndarray, threshold: int) -> list[tuple[int, int]]:
+    """Index pairs whose 64-bit hashes differ in <= ``threshold`` bits.
+
+    Multi-index hashing: split the 64 bits into ``threshold + 1`` chunks; by the pigeonhole
+    principle two hashes that close agree exactly on at least one chunk, so only hashes that
+    share a chunk value are compared. Scales to large datasets, unlike all-pairs comparison.
+    """
+    n_chunks = threshold + 1
+    bounds = np.linspace(0, 64, n_chunks + 1).astype(int)
+    pairs: set[tuple[int, int]] = set()
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        mask = np.uint64((1 << (hi - lo)) - 1)
+        keys = (hashes >> np.uint64(lo)) & mask
+        buckets: dict[int, list[int]] = defaultdict(list)
+        for i, k in enumerate(keys.tolist()):
+            buckets[k].append(i)
+        for members in buckets.values():
+            if len(members) < 2:
+                continue
+            m = np.array(members)
+            x = hashes[m][:, None] ^ hashes[m][None, :]
+            dist = np.bitwise_count(x)
+            for a, b in zip(*np.nonzero(np.triu(dist <= threshold, k=1)), strict=True):
+                pairs.add((int(m[a]), int(m[b])))
+    return sorted(pairs)
+
+
+def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTANCE) -> pd.DataFrame:
+    """Mark exact duplicates, group exact and near duplicates, flag groups with both labels."""
+    df = df.sort_values("path", kind="stable").reset_index(drop=True)
+    parent = list(range(len(df)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    decoded = df.index[df["status"].isin(["ok", "unlabeled"])]
+    # Exact duplicates: same bytes. Keep the first path; the rest carry no new information.
+    first_of: dict[str, int] = {}
+    for i in decoded:
+        sha = df.at[i, "sha256"]
+        if sha in first_of:
+            keeper = first_of[sha]
+            union(keeper, i)
+            df.at[i, "status"] = "duplicate"
+            df.at[i, "reason"] = f"exact duplicate of {df.at[keeper, 'path']}"
+        else:
+            first_of[sha] = i
+    # Near duplicates stay usable but share a group, so a split keeps them on one side.
+    keepers = np.array(list(first_of.values()), dtype=int)
+    if len(keepers) > 1:
+        hashes = np.array([int(df.at[i, "phash"], 16) for i in keepers], dtype=np.uint64)
+        for a, b in _near_pairs(hashes, near_threshold):
+            union(int(keepers[a]), int(keepers[b]))
+    df["dup_group"] = [find(i) for i in range(len(df))]
+    df["label_conflict"] = False
+    groups = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group")["label"].nunique()
+    for g in groups.index[groups > 1]:
+        members = df["dup_group"] == g
+        df.loc[members, "label_conflict"] = True
+        paths = ", ".join(Path(p).name for p in df.loc[members, "path"])
+        df.loc[members, "reason"] = df.loc[members, "reason"].where(
+            df.loc[members, "reason"] == "", df.loc[members, "reason"] + "; "
+        ) + f"label conflict: duplicate group holds both labels ({paths})"
+    return df
+
+
+def save_manifest(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a manifest atomically (.parquet, or .csv by extension)."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        return write_with(path, lambda p: df.to_csv(p, index=False))
+    return write_with(path, lambda p: df.to_parquet(p, index=False))
+
+
+def load_manifest(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: manifest not found (create one with `realorai data scan`)")
+    if path.suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False)
+    return pd.read_parquet(path)
+
+
+def usable(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows a model may train or be evaluated on: decodable, labelled, not duplicate, no conflict."""
+    return df[df["status"].isin(USABLE) & ~df["label_conflict"].astype(bool)]
+
+
+def summary(df: pd.DataFrame) -> dict:
+    """Counts by status and label, duplicate groups and label conflicts."""
+    sizes = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group").size()
+    return {
+        "files": int(len(df)),
+        "by_status": {k: int(v) for k, v in df["status"].value_counts().sort_index().items()},
+        "usable_by_label": {k: int(v) for k, v in usable(df)["label"].value_counts().sort_index().items()},
+        "duplicate_groups": int((sizes > 1).sum()),
+        "label_conflict_files": int(df["label_conflict"].sum()),
+    }

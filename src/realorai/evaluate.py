@@ -1,0 +1,48 @@
+"""Evaluate a trained run on one split of a manifest; write metrics, predictions and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from realorai.atomic import write_json, write_with
+from realorai.checkpoint import load_checkpoint
+from realorai.data.manifest import load_manifest, usable
+from realorai.inference import score_paths
+from realorai.metrics import binary_metrics, report_text
+from realorai.plots import plot_confusion, plot_roc
+from realorai.train import labels_of, pick_device
+
+
+def evaluate_run(run: str | Path, manifest: str | Path, split: str = "test", out_dir: str | Path | None = None,
+                 device: str = "auto", show_progress: bool = True) -> dict:
+    """Score ``split`` of ``manifest`` with the run's best checkpoint at its validation threshold."""
+    model, meta = load_checkpoint(run, pick_device(device))
+    df = load_manifest(manifest)
+    if "split" not in df.columns:
+        raise ValueError(f"{manifest}: no split column; run `realorai data split {manifest}` first")
+    part = usable(df)
+    part = part[part["split"] == split] if split != "all" else part
+    if part.empty:
+        raise ValueError(f"{manifest}: no usable images in split {split!r}")
+    paths = part["path"].tolist()
+    y = labels_of(part)
+    probs, errors = score_paths(model, paths, show_progress=show_progress)
+    ok = ~np.isnan(probs)
+    threshold = float(meta.get("threshold", 0.5))
+    metrics = binary_metrics(y[ok], probs[ok], threshold)
+    metrics.update(model=meta["model"], split=split, manifest=str(manifest),
+                   threshold_source=meta.get("threshold_source", "default 0.5"),
+                   report=report_text(y[ok], probs[ok], threshold), unreadable=errors)
+    run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
+    out = Path(out_dir) if out_dir else run_dir / f"eval-{split}"
+    write_json(out / "metrics.json", metrics)
+    preds = pd.DataFrame({"path": paths, "label": part["label"].tolist(), "p_ai": probs,
+                          "predicted": np.where(~ok, "", np.where(probs >= threshold, "ai", "real")),
+                          "error": [errors.get(p, "") for p in paths]})
+    write_with(out / "predictions.csv", lambda p: preds.to_csv(p, index=False))
+    plot_confusion(metrics["confusion_matrix"], out / "confusion.png", f"{meta['model']} ({split})")
+    plot_roc(y[ok], probs[ok], out / "roc.png", metrics["roc_auc"], f"{meta['model']} ROC ({split})")
+    return metrics

@@ -1,0 +1,144 @@
+"""One way to decode an image, used by scanning, training, evaluation and prediction alike.
+
+Every consumer goes through :func:`load_image`, so an image means the same pixels everywhere:
+EXIF orientation applied, transparency composited onto white, CMYK and 16-bit converted to
+8-bit RGB, the first frame of an animation. Truncated files are errors (PIL's
+``LOAD_TRUNCATED_IMAGES`` is never set) and oversized images are refused before decoding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Refuse images above this many pixels before decoding them (a 12,000 x 10,000 photo is fine;
+# a 50,000 x 50,000 "bomb" that would need 7.5 GB of RAM is not).
+DEFAULT_MAX_PIXELS = 120_000_000
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+
+
+class ImageLoadError(Exception):
+    """An image that cannot be used; ``status`` is ``corrupt`` or ``unsupported``."""
+
+    def __init__(self, path: str | Path, reason: str, status: str = "corrupt") -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+        self.status = status
+
+
+def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open (header only) and check an image file; raise :class:`ImageLoadError` if unusable."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
+    if size == 0:
+        raise ImageLoadError(path, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageLoadError(path, f"decompression bomb refused: {e}", "unsupported") from e
+    except UnidentifiedImageError as e:
+        raise ImageLoadError(path, "not a recognised image format (cannot identify image file)") from e
+    except OSError as e:
+        raise ImageLoadError(path, f"cannot open image: {e}") from e
+    w, h = img.size
+    if w * h > max_pixels:
+        img.close()
+        raise ImageLoadError(
+            path, f"decompression bomb refused: {w}x{h} = {w * h:,} pixels exceeds limit {max_pixels:,}",
+            "unsupported",
+        )
+    if w == 0 or h == 0:
+        img.close()
+        raise ImageLoadError(path, f"image has zero size ({w}x{h})")
+    return img
+
+
+def decode(img: Image.Image, path: str | Path = "<image>", draft: int | None = None) -> Image.Image:
+    """Fully decode an opened image into 8-bit RGB, applying the project's conversion rules.
+
+    ``draft`` lets JPEG decode at a reduced scale (>= ``draft`` px on each side) for speed;
+    the whole bitstream is still read, so truncation is still detected.
+    """
+    try:
+        if getattr(img, "n_frames", 1) > 1:
+            img.seek(0)  # animated images: first frame
+        if draft and img.format == "JPEG":
+            img.draft("RGB", (draft, draft))
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageLoadError(path, f"cannot decode image data: {e}") from e
+    # A malformed EXIF orientation keeps the stored orientation: the pixels themselves are fine.
+    with contextlib.suppress(Exception):
+        img = ImageOps.exif_transpose(img) or img
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to RGB the same way every time."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode == "F" and arr.size and arr.max() <= 1.0:
+            arr = arr * 255.0
+        elif mode != "F" and arr.size and arr.max() > 255:
+            arr = arr / 257.0  # 16-bit range -> 8-bit
+        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+        if not has_alpha:
+            return img
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "La", "RGBa") or (mode == "L" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def load_image(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
+) -> Image.Image:
+    """Open, check and decode ``path`` into an RGB image, or raise :class:`ImageLoadError`."""
+    with open_image(path, max_pixels) as img:
+        return decode(img, path, draft).copy()
+
+
+def jpeg_quality(img: Image.Image) -> float | None:
+    """Estimate the IJG quality (1-100) of a JPEG from its luminance quantisation table."""
+    tables = getattr(img, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    q = np.asarray(tables[0], dtype=np.float64)
+    if q.size != 64:
+        return None
+    # Pillow returns tables in natural (row-major) order, like the reference table below.
+    scale = 100.0 * float(np.mean(q / _IJG_LUMA))
+    quality = 5000.0 / scale if scale > 100 else (200.0 - scale) / 2.0
+    return float(np.clip(round(quality, 1), 1, 100))
+
+
+_IJG_LUMA = np.array(
+    [
+        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+        14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+        18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+        49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+    ],
+    dtype=np.float64,
+)

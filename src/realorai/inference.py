@@ -1,0 +1,62 @@
+"""Scoring images with a loaded model, in bounded chunks: one image or a million."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from realorai.imaging import IMAGE_EXTENSIONS
+from realorai.preprocess import load_tensors, normalize
+from realorai.progress import progress_bar
+
+CHUNK = 256  # images decoded at a time: bounds memory whatever the number of inputs
+
+
+@torch.no_grad()
+def score_tensors(model, x: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+    """P(AI) for uint8 images already preprocessed for ``model``."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(normalize(xb.to(device), model.data_config)).softmax(1)[:, 1].cpu() for xb in x.split(batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def score_paths(model, paths: list[str], batch_size: int = 32,
+                show_progress: bool = True) -> tuple[np.ndarray, dict[str, str]]:
+    """P(AI) per path (NaN where the image could not be read) and {path: reason} for those."""
+    probs = np.full(len(paths), np.nan)
+    errors: dict[str, str] = {}
+    with progress_bar("score", len(paths), show_progress) as advance:
+        for start in range(0, len(paths), CHUNK):
+            chunk = paths[start:start + CHUNK]
+            x, index, errs = load_tensors(chunk, model.data_config, show_progress=False)
+            errors.update(errs)
+            if index:
+                probs[np.asarray(index) + start] = score_tensors(model, x, batch_size)
+            advance(len(chunk))
+    return probs, errors
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Files, folders (recursively, image extensions only) and glob patterns -> file paths.
+
+    Inputs that match nothing come back as errors rather than stopping the others.
+    """
+    files: list[str] = []
+    errors: dict[str, str] = {}
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files += sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+        elif p.is_file():
+            files.append(str(p))
+        else:
+            matches = sorted(m for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            if matches:
+                files += matches
+            else:
+                errors[item] = "no such file, folder or matching pattern"
+    return list(dict.fromkeys(files)), errors

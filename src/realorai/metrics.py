@@ -1,0 +1,75 @@
+"""Metrics as pure functions of labels (1 = AI) and scores P(AI)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    classification_report,
+    confusion_matrix,
+    roc_auc_score,
+    roc_curve,
+)
+
+from realorai import CLASSES
+
+
+def choose_threshold(y_true: np.ndarray, p_ai: np.ndarray) -> float:
+    """The threshold on P(AI) that maximises balanced accuracy (Youden's J) on these labels.
+
+    Call it on validation data only. Ties go to the threshold nearest 0.5. Candidate
+    thresholds are midpoints between sorted distinct scores, so a threshold never sits
+    exactly on a sample's score.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_ai, dtype=float)
+    if len(np.unique(y_true)) < 2:
+        return 0.5
+    s = np.unique(p)
+    candidates = np.concatenate([[0.5], (s[:-1] + s[1:]) / 2.0, [s[0] - 1e-6, s[-1] + 1e-6]])
+    candidates = np.clip(candidates, 0.0, 1.0)
+    pos, neg = y_true == 1, y_true == 0
+    pred = p[None, :] >= candidates[:, None]
+    balanced = (pred[:, pos].mean(1) + (~pred[:, neg]).mean(1)) / 2.0
+    best = np.flatnonzero(np.isclose(balanced, balanced.max()))
+    return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
+
+
+def binary_metrics(y_true: np.ndarray, p_ai: np.ndarray, threshold: float = 0.5) -> dict:
+    """Accuracy, per-class precision/recall/F1/support, macro and weighted averages, confusion
+    matrix (rows true real/ai, columns predicted), ROC-AUC, average precision, and the
+    accuracy on real and on AI images separately."""
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_ai, dtype=float)
+    y_pred = (p >= threshold).astype(int)
+    report = classification_report(
+        y_true, y_pred, labels=[0, 1], target_names=list(CLASSES), output_dict=True, zero_division=0
+    )
+    cm = confusion_matrix(y_true, y_pred, labels=[0, 1])
+    both = len(np.unique(y_true)) == 2
+    return {
+        "n": int(len(y_true)),
+        "threshold": float(threshold),
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else float("nan"),
+        "accuracy_real": float((y_pred[y_true == 0] == 0).mean()) if (y_true == 0).any() else float("nan"),
+        "accuracy_ai": float((y_pred[y_true == 1] == 1).mean()) if (y_true == 1).any() else float("nan"),
+        "roc_auc": float(roc_auc_score(y_true, p)) if both else float("nan"),
+        "average_precision": float(average_precision_score(y_true, p)) if both else float("nan"),
+        "per_class": {c: {k: float(v) for k, v in report[c].items()} for c in CLASSES},
+        "macro_avg": {k: float(v) for k, v in report["macro avg"].items()},
+        "weighted_avg": {k: float(v) for k, v in report["weighted avg"].items()},
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def report_text(y_true: np.ndarray, p_ai: np.ndarray, threshold: float) -> str:
+    """The classification report in the student report's (scikit-learn's) layout."""
+    y_pred = (np.asarray(p_ai) >= threshold).astype(int)
+    return classification_report(
+        np.asarray(y_true).astype(int), y_pred, labels=[0, 1], target_names=list(CLASSES), digits=2, zero_division=0
+    )
+
+
+def roc_points(y_true: np.ndarray, p_ai: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fpr, tpr, _ = roc_curve(np.asarray(y_true).astype(int), np.asarray(p_ai, dtype=float))
+    return fpr, tpr

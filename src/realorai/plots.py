@@ -1,0 +1,66 @@
+"""PNG plots: training curves, confusion matrix, ROC curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from realorai import CLASSES  # noqa: E402
+from realorai.atomic import write_with  # noqa: E402
+from realorai.metrics import roc_points  # noqa: E402
+
+
+def _save(fig, out: str | Path) -> Path:
+    fig.tight_layout()
+    write_with(out, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_history(history: list[dict], out: str | Path, title: str = "") -> Path:
+    """Accuracy and loss per epoch, train vs validation (the report's curves)."""
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, name in ((ax_acc, "acc", "accuracy"), (ax_loss, "loss", "loss")):
+        ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", ms=3, label="train")
+        ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", ms=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(f"{title} {name}".strip())
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return _save(fig, out)
+
+
+def plot_confusion(cm: list[list[int]], out: str | Path, title: str = "") -> Path:
+    cm_arr = np.asarray(cm)
+    fig, ax = plt.subplots(figsize=(4, 3.6))
+    ax.imshow(cm_arr, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm_arr):
+        ax.text(j, i, str(v), ha="center", va="center",
+                color="white" if v > cm_arr.max() / 2 else "black", fontsize=13)
+    ax.set_xticks(range(len(CLASSES)), labels=CLASSES)
+    ax.set_yticks(range(len(CLASSES)), labels=CLASSES)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or "confusion matrix")
+    return _save(fig, out)
+
+
+def plot_roc(y_true, p_ai, out: str | Path, auc: float, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(4, 3.8))
+    if len(np.unique(y_true)) == 2:
+        fpr, tpr = roc_points(y_true, p_ai)
+        ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    ax.set_xlabel("false positive rate (real called AI)")
+    ax.set_ylabel("true positive rate (AI caught)")
+    ax.set_title(title or "ROC")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, out)

@@ -1,0 +1,303 @@
+"""Training: ``resolve_config`` -> ``fit`` (``train_one_epoch`` + ``evaluate`` per epoch).
+
+Full models train on decoded uint8 tensors with on-the-fly augmentation. Models with a frozen
+backbone compute backbone features once per image and view (the original plus ``aug_views``
+augmented copies when augmenting) and train only the head on those, so an epoch takes seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from realorai import CLASSES
+from realorai.atomic import write_json, write_text, write_with
+from realorai.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
+from realorai.data.manifest import load_manifest, usable
+from realorai.metrics import binary_metrics, choose_threshold
+from realorai.models import count_params, create_model, get_spec
+from realorai.plots import plot_history
+from realorai.preprocess import TensorCache, augment_batch, build_augment, normalize
+from realorai.progress import progress_bar
+
+STATE = "last_state.pt"  # optimizer state + history, for --resume
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    manifest: str
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"  # adam | sgd
+    lr: float = 1e-3
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0
+    augment: bool = True  # flips, rotation, brightness (the report's)
+    aug_views: int = 3  # frozen backbones: augmented feature copies cached per image
+    class_weighted: bool = False  # weight the loss by inverse class frequency
+    pretrained: bool = True
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    patience: int = 0  # stop after this many epochs without validation improvement; 0 = never
+
+
+def resolve_config(model: str, manifest: str, config_file: str | Path | None = None, **overrides) -> TrainConfig:
+    """Defaults < the model's preset (the report's settings) < a JSON/TOML file < overrides."""
+    values: dict = {"model": model, "manifest": str(manifest), **get_spec(model).preset}
+    if config_file:
+        text = Path(config_file).read_text()
+        values.update(tomllib.loads(text) if str(config_file).endswith(".toml") else json.loads(text))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    return TrainConfig(**values)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def labels_of(df) -> np.ndarray:
+    bad = sorted(set(df["label"]) - set(CLASSES))
+    if bad:
+        raise ValueError(
+            f"labels {bad} are not {list(CLASSES)}: map your class folders with "
+            "`realorai data scan --label-map FOLDER=ai,OTHER=real`"
+        )
+    return (df["label"] == "ai").to_numpy().astype(np.int64)
+
+
+def batches(n: int, batch_size: int, shuffle: bool, gen: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+    order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+    yield from order.split(batch_size)
+
+
+def train_one_epoch(module: nn.Module, loader, optimizer, loss_fn, device) -> tuple[float, float]:
+    """One pass over ``loader`` (an iterable of (inputs, labels)); returns mean loss and accuracy."""
+    module.train()
+    total, loss_sum, correct = 0, 0.0, 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        logits = module(x)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        total += len(y)
+    return loss_sum / max(total, 1), correct / max(total, 1)
+
+
+@torch.no_grad()
+def evaluate(module: nn.Module, loader, loss_fn, device) -> tuple[float, float, np.ndarray]:
+    """Mean loss, argmax accuracy and P(AI) over ``loader``."""
+    module.eval()
+    total, loss_sum, correct, probs = 0, 0.0, 0, []
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        logits = module(x)
+        loss_sum += float(loss_fn(logits, y)) * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        total += len(y)
+        probs.append(logits.softmax(1)[:, 1].cpu())
+    p = torch.cat(probs).numpy() if probs else np.zeros(0)
+    return loss_sum / max(total, 1), correct / max(total, 1), p
+
+
+@torch.no_grad()
+def extract_features(model, x: torch.Tensor, device, batch_size: int = 32, augment=None,
+                     show_progress: bool = True, desc: str = "features") -> torch.Tensor:
+    """Backbone features for uint8 images ``x`` (augmented first when ``augment`` is given)."""
+    model.eval()
+    out = []
+    with progress_bar(desc, len(x), show_progress) as advance:
+        for idx in batches(len(x), batch_size, shuffle=False):
+            xb = x[idx]
+            if augment is not None:
+                xb = augment_batch(xb, augment)
+            out.append(model.features(normalize(xb.to(device), model.data_config)).cpu())
+            advance(len(idx))
+    return torch.cat(out) if out else torch.empty(0, model.num_features)
+
+
+def _history_csv(history: list[dict]) -> str:
+    buf = io.StringIO()
+    if history:
+        w = csv.DictWriter(buf, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+    return buf.getvalue()
+
+
+def fit(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, show_progress: bool = True,
+        cache: TensorCache | None = None) -> dict:
+    """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", asdict(cfg))
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    spec = get_spec(cfg.model)
+
+    df = load_manifest(cfg.manifest)
+    if "split" not in df.columns:
+        raise ValueError(f"{cfg.manifest}: no split column; run `realorai data split {cfg.manifest}` first")
+    data = usable(df)
+    train_df, val_df = data[data["split"] == "train"], data[data["split"] == "val"]
+    if train_df.empty or train_df["label"].nunique() < 2:
+        raise ValueError(f"{cfg.manifest}: the train split needs images of both classes")
+
+    model = create_model(cfg.model, num_classes=len(CLASSES), pretrained=cfg.pretrained).to(device)
+    dcfg = model.data_config
+    cache = cache or TensorCache()
+    skipped: dict[str, str] = {}
+
+    def tensors(part) -> tuple[torch.Tensor, torch.Tensor]:
+        x, idx, errors = cache.get(part["path"].tolist(), dcfg, show_progress)
+        skipped.update(errors)
+        return x, torch.from_numpy(labels_of(part)[idx])
+
+    x_train, y_train = tensors(train_df)
+    x_val, y_val = tensors(val_df)
+    for path, reason in skipped.items():
+        print(f"warning: skipped {path}: {reason}")
+
+    augment = build_augment() if cfg.augment else None
+    gen = torch.Generator().manual_seed(cfg.seed)
+    if spec.frozen_backbone:
+        # Features once per image and view; view 0 is the un-augmented image.
+        views = [extract_features(model, x_train, device, show_progress=show_progress, desc="features train")]
+        if augment is not None:
+            for v in range(cfg.aug_views):
+                views.append(extract_features(model, x_train, device, augment=augment,
+                                              show_progress=show_progress, desc=f"features aug {v + 1}"))
+        f_train = torch.stack(views)  # (views, N, F)
+        f_val = extract_features(model, x_val, device, show_progress=show_progress, desc="features val")
+        trainable = model.head
+
+        def train_loader():
+            for idx in batches(len(y_train), cfg.batch_size, True, gen):
+                view = torch.randint(len(f_train), (len(idx),), generator=gen)
+                yield f_train[view, idx], y_train[idx]
+
+        def val_loader():
+            for idx in batches(len(y_val), cfg.batch_size, False):
+                yield f_val[idx], y_val[idx]
+    else:
+        trainable = model
+
+        def train_loader():
+            for idx in batches(len(y_train), cfg.batch_size, True, gen):
+                xb = x_train[idx]
+                if augment is not None:
+                    xb = augment_batch(xb, augment)
+                yield normalize(xb, dcfg), y_train[idx]
+
+        def val_loader():
+            for idx in batches(len(y_val), cfg.batch_size, False):
+                yield normalize(x_val[idx], dcfg), y_val[idx]
+
+    params = [p for p in trainable.parameters() if p.requires_grad]
+    if cfg.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "sgd":
+        optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r} (adam | sgd)")
+    weight = None
+    if cfg.class_weighted:
+        counts = torch.bincount(y_train, minlength=len(CLASSES)).float()
+        weight = (counts.sum() / (len(CLASSES) * counts.clamp(min=1))).to(device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+
+    history: list[dict] = []
+    best_key: tuple[float, float] | None = None
+    best_epoch, start, stale = -1, 0, 0
+    state_path = out / STATE
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        trainable.load_state_dict(state["trainable"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"])
+        gen.set_state(state["gen"])
+        history, best_epoch, stale = state["history"], state["best_epoch"], state["stale"]
+        best_key = tuple(state["best_key"]) if state["best_key"] else None
+        start = len(history)
+        print(f"resuming {out} after epoch {start}")
+
+    has_val = len(y_val) > 0
+    with progress_bar(f"train {cfg.model}", cfg.epochs, show_progress) as advance:
+        advance(start)
+        for epoch in range(start, cfg.epochs):
+            t0 = time.perf_counter()
+            tr_loss, tr_acc = train_one_epoch(trainable, train_loader(), optimizer, loss_fn, device)
+            va_loss, va_acc, _ = (evaluate(trainable, val_loader(), loss_fn, device) if has_val
+                                  else (float("nan"), float("nan"), None))
+            history.append({"epoch": epoch + 1, "train_loss": tr_loss, "train_acc": tr_acc, "val_loss": va_loss,
+                            "val_acc": va_acc, "seconds": round(time.perf_counter() - t0, 3)})
+            key = (va_acc, -va_loss) if has_val else (float(epoch), 0.0)
+            if best_key is None or key > best_key:
+                best_key, best_epoch, stale = key, epoch + 1, 0
+                save_checkpoint(out / BEST, model, {"epoch": epoch + 1, "config": asdict(cfg)})
+            else:
+                stale += 1
+            save_checkpoint(out / LAST, model, {"epoch": epoch + 1, "config": asdict(cfg)})
+            write_json(out / "history.json", history)
+            write_text(out / "history.csv", _history_csv(history))
+            # Written last: a crash before this line resumes from the previous epoch.
+            state = {"trainable": trainable.state_dict(), "optimizer": optimizer.state_dict(),
+                     "rng": torch.get_rng_state(), "gen": gen.get_state(), "history": history,
+                     "best_epoch": best_epoch, "best_key": best_key, "stale": stale}
+            write_with(state_path, partial(torch.save, state))
+            advance()
+            if cfg.patience and stale >= cfg.patience:
+                print(f"early stop: no validation improvement for {stale} epochs")
+                break
+
+    # Decision threshold on the validation split of the best epoch; never on test.
+    best_model, _ = load_checkpoint(out / BEST, device)
+    if has_val:
+        best_trainable = best_model.head if spec.frozen_backbone else best_model
+        _, _, p_val = evaluate(best_trainable, val_loader(), loss_fn, device)
+        y = y_val.numpy()
+        if len(np.unique(y)) == 2:
+            threshold, source = choose_threshold(y, p_val), "validation (max balanced accuracy)"
+        else:
+            threshold, source = 0.5, "default 0.5 (validation split has one class)"
+        val_metrics = binary_metrics(y, p_val, threshold)
+    else:
+        threshold, source, val_metrics = 0.5, "default 0.5 (no validation split)", {}
+    meta = {"epoch": best_epoch, "config": asdict(cfg), "threshold": threshold, "threshold_source": source,
+            "metrics": {"val": val_metrics}, "skipped": skipped}
+    save_checkpoint(out / BEST, best_model, meta)
+    summary = {"model": cfg.model, "best_epoch": best_epoch, "epochs_run": len(history), "threshold": threshold,
+               "threshold_source": source, "val": val_metrics, "skipped": skipped,
+               "train_images": int(len(y_train)), "val_images": int(len(y_val)), "params": count_params(model),
+               "train_seconds": round(sum(h["seconds"] for h in history), 2)}
+    write_json(out / "train_summary.json", summary)
+    plot_history(history, out / "curves.png", title=cfg.model)
+    return summary
