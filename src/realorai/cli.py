@@ -125,13 +125,11 @@ def models_cmd() -> None:
     """List the registered models and their preprocessing."""
     from realorai.models import get_spec, list_models
 
-    table = Table("name", "input", "mean / std", "preset", "description")
     for name in list_models():
         s = get_spec(name)
         d = s.data_config
-        table.add_row(name, f"{d.input_size} {d.interpolation} {d.resize}", f"{d.mean} / {d.std}",
-                      json.dumps(s.preset), s.description)
-    out.print(table)
+        out.print(f"[bold]{name}[/]\n    {s.description}\n    input {d.input_size}px {d.interpolation} {d.resize}, "
+                  f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}", highlight=False)
 
 
 class Optim(StrEnum):
@@ -249,6 +247,7 @@ def predict_cmd(
         w.writerows(rows)
     else:
         table = Table("file", "verdict", "P(AI)", "note")
+        table.columns[0].overflow = table.columns[3].overflow = "fold"  # never cut a path or a reason
         for r in rows:
             p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
             table.add_row(r["path"], r["verdict"], p, r["error"])

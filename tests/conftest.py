@@ -1,0 +1,71 @@
+"""Fixtures: tiny images and datasets the tests make themselves (no network, no shared data)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def smooth_image(seed: int, size: int = 64, noise: float = 0.0) -> Image.Image:
+    """A distinct image per seed: upsampled 6x6 random colours (stable perceptual hash),
+    plus optional per-pixel noise."""
+    rng = np.random.default_rng(seed)
+    small = Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8))
+    arr = np.asarray(small.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float64)
+    if noise:
+        arr = arr + rng.normal(0, noise, arr.shape)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def png_header_bomb(width: int, height: int) -> bytes:
+    """A valid PNG header that claims ``width`` x ``height`` pixels, with almost no data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def make_dataset(root: Path, per_class: int = 12, size: int = 64) -> Path:
+    """A learnable toy dataset: 'ai' images are smooth, 'real' ones carry sensor-like noise."""
+    for label, noise, offset in (("ai", 0.0, 0), ("real", 25.0, 1000)):
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            smooth_image(offset + i, size, noise).save(folder / f"{label}_{i:03d}.png")
+    return root
+
+
+@pytest.fixture
+def toy_dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "toy")
+
+
+@pytest.fixture(scope="session")
+def split_manifest(tmp_path_factory) -> Path:
+    """A scanned and split toy dataset, shared by the training tests."""
+    from realorai.data.manifest import save_manifest, scan
+    from realorai.data.split import split
+
+    root = make_dataset(tmp_path_factory.mktemp("data") / "toy", per_class=14)
+    df = split(scan(root, show_progress=False), seed=0)
+    path = root.parent / "manifest.parquet"
+    save_manifest(df, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cnn_run(split_manifest, tmp_path_factory) -> Path:
+    """report-cnn trained for two epochs on the toy data (a few seconds on 2 cores)."""
+    from realorai.train import fit, resolve_config
+
+    run = tmp_path_factory.mktemp("runs") / "cnn"
+    fit(resolve_config("report-cnn", str(split_manifest), epochs=2, batch_size=8), run, show_progress=False)
+    return run

@@ -1,0 +1,110 @@
+"""The command line, driven through Typer's runner as a user would type it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from realorai.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_lists_every_job():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for job in ("data", "train", "evaluate", "report", "predict", "reproduce", "models"):
+        assert job in result.output
+    data_help = invoke("data", "--help").output
+    for job in ("scan", "audit", "split", "overview"):
+        assert job in data_help
+
+
+def test_models_table():
+    result = invoke("models")
+    assert result.exit_code == 0 and "report-cnn" in result.output and "efficientnet-lite0-transfer" in result.output
+
+
+def test_data_jobs_end_to_end(toy_dataset, tmp_path):
+    (toy_dataset / "ai" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    manifest = tmp_path / "m.parquet"
+    result = invoke("data", "scan", toy_dataset, "-o", manifest, "-q")
+    assert result.exit_code == 0, result.output
+    assert "broken.png" in result.output and "corrupt" in result.output
+    result = invoke("data", "audit", manifest, "-o", tmp_path / "audit.json")
+    assert result.exit_code == 0, result.output
+    assert "metadata-only classifier" in result.output
+    assert "per_class" in json.loads((tmp_path / "audit.json").read_text())
+    result = invoke("data", "split", manifest, "--seed", "1")
+    assert result.exit_code == 0 and "train" in result.output
+    result = invoke("data", "overview", manifest, "-o", tmp_path / "grid.png")
+    assert result.exit_code == 0 and (tmp_path / "grid.png").stat().st_size > 1000
+
+
+def test_scan_of_a_missing_folder_is_a_clear_error(tmp_path):
+    result = invoke("data", "scan", tmp_path / "nope", "-o", tmp_path / "m.parquet")
+    assert result.exit_code == 2 and "not a folder" in result.output
+
+
+def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
+    run = tmp_path / "run"
+    result = invoke("train", "--model", "efficientnet-lite0-transfer", "--manifest", split_manifest, "-o", run,
+                    "--epochs", "2", "--no-augment", "-q")
+    assert result.exit_code == 0, result.output
+    assert "threshold" in result.output and (run / "best.safetensors").is_file()
+    result = invoke("evaluate", run, "--manifest", split_manifest, "--split", "test", "-q")
+    assert result.exit_code == 0, result.output
+    assert "precision    recall" in result.output and "ROC-AUC" in result.output
+    result = invoke("report", run, "-o", tmp_path / "report.html")
+    assert result.exit_code == 0 and (tmp_path / "report.md").is_file()
+
+    img = toy_dataset / "ai" / "ai_000.png"
+    result = invoke("predict", img, "--model", run, "--json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output.strip().splitlines()[0])
+    assert row["path"] == str(img) and row["verdict"] in ("ai", "real") and 0 <= row["p_ai"] <= 1
+    result = invoke("predict", toy_dataset, "--model", run, "--csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 24 and {"path", "p_ai", "verdict"} <= set(rows[0])
+    result = invoke("predict", img, "--model", run, "-q")
+    assert "ai_000.png" in result.output and "P(AI)" in result.output
+
+
+def test_predict_without_a_model_says_what_to_do(toy_dataset):
+    result = invoke("predict", toy_dataset)
+    assert result.exit_code == 2 and "--model" in result.output
+
+
+def test_predict_all_unreadable_exits_nonzero(cnn_run, tmp_path):
+    bad = tmp_path / "x.jpg"
+    bad.write_text("nope")
+    result = invoke("predict", bad, "--model", cnn_run, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"].startswith("not a recognised image format")
+
+
+def test_train_with_unknown_model_fails_cleanly(split_manifest, tmp_path):
+    result = invoke("train", "--model", "nope", "--manifest", split_manifest, "-o", tmp_path / "r")
+    assert result.exit_code == 2 and "available" in result.output
+
+
+@pytest.mark.slow
+def test_reproduce_runs_every_stage(tmp_path):
+    from conftest import make_dataset
+
+    data = make_dataset(tmp_path / "data", per_class=10)
+    result = invoke("reproduce", "--data", data, "-o", tmp_path / "out", "--epochs", "1", "-q")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "reproduce.json").read_text())
+    assert set(summary["timings_s"]) >= {"scan", "audit", "split", "overview", "train report-cnn",
+                                         "train resnet101-transfer", "train efficientnet-lite0-transfer", "report"}
+    assert "RANDOMLY INITIALISED" in summary["notes"].get("resnet101-transfer", "RANDOMLY INITIALISED")
+    assert (tmp_path / "out" / "report.html").is_file()
