@@ -26,6 +26,7 @@ def smooth_image(seed: int, size: int = 64, noise: float = 0.0) -> Image.Image:
 
 def png_header_bomb(width: int, height: int) -> bytes:
     """A valid PNG header that claims ``width`` x ``height`` pixels, with almost no data."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -56,8 +56,19 @@ def test_scan_of_a_missing_folder_is_a_clear_error(tmp_path):
 
 def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
     run = tmp_path / "run"
-    result = invoke("train", "--model", "efficientnet-lite0-transfer", "--manifest", split_manifest, "-o", run,
-                    "--epochs", "2", "--no-augment", "-q")
+    result = invoke(
+        "train",
+        "--model",
+        "efficientnet-lite0-transfer",
+        "--manifest",
+        split_manifest,
+        "-o",
+        run,
+        "--epochs",
+        "2",
+        "--no-augment",
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert "threshold" in result.output and (run / "best.safetensors").is_file()
     result = invoke("evaluate", run, "--manifest", split_manifest, "--split", "test", "-q")
@@ -104,7 +115,15 @@ def test_reproduce_runs_every_stage(tmp_path):
     result = invoke("reproduce", "--data", data, "-o", tmp_path / "out", "--epochs", "1", "-q")
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "reproduce.json").read_text())
-    assert set(summary["timings_s"]) >= {"scan", "audit", "split", "overview", "train report-cnn",
-                                         "train resnet101-transfer", "train efficientnet-lite0-transfer", "report"}
+    assert set(summary["timings_s"]) >= {
+        "scan",
+        "audit",
+        "split",
+        "overview",
+        "train report-cnn",
+        "train resnet101-transfer",
+        "train efficientnet-lite0-transfer",
+        "report",
+    }
     assert "RANDOMLY INITIALISED" in summary["notes"].get("resnet101-transfer", "RANDOMLY INITIALISED")
     assert (tmp_path / "out" / "report.html").is_file()

@@ -6,9 +6,9 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import SHARED, make_dataset, png_header_bomb, smooth_image
 from PIL import Image
 
-from conftest import SHARED, make_dataset, png_header_bomb, smooth_image
 from realorai.data.audit import audit
 from realorai.data.manifest import label_for, load_manifest, parse_label_map, save_manifest, scan, summary, usable
 from realorai.data.overview import sample_grid
@@ -50,8 +50,20 @@ def test_scan_reports_every_bad_file_and_completes(messy):
     assert "decompression bomb" in reasons["real/bomb.png"]
     assert "exact duplicate of" in reasons["ai/ai_000_copy.png"]
     assert len(df) == 6 * 2 + 9  # every file has a row
-    assert set(df.columns) >= {"path", "label", "sha256", "phash", "width", "height", "format", "mode", "bytes",
-                               "exif", "status", "reason"}
+    assert set(df.columns) >= {
+        "path",
+        "label",
+        "sha256",
+        "phash",
+        "width",
+        "height",
+        "format",
+        "mode",
+        "bytes",
+        "exif",
+        "status",
+        "reason",
+    }
 
 
 def test_near_duplicates_share_a_group_and_conflicts_are_flagged(messy):

@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
+from conftest import png_header_bomb, smooth_image
 from PIL import Image, ImageFile
 
-from conftest import png_header_bomb, smooth_image
 from realorai.imaging import ImageLoadError, jpeg_quality, load_image
 
 

@@ -15,8 +15,13 @@ from realorai.preprocess import normalize, resize_for_model
 
 
 def test_registry_lists_the_report_models():
-    assert {"report-cnn", "resnet101-transfer", "efficientnet-lite0-transfer", "efficientnet-lite1-transfer",
-            "efficientnet-lite2-transfer"} <= set(list_models())
+    assert {
+        "report-cnn",
+        "resnet101-transfer",
+        "efficientnet-lite0-transfer",
+        "efficientnet-lite1-transfer",
+        "efficientnet-lite2-transfer",
+    } <= set(list_models())
     with pytest.raises(KeyError, match="available"):
         create_model("no-such-model")
 

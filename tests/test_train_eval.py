@@ -22,8 +22,16 @@ from realorai.train import fit, labels_of, resolve_config
 
 
 def test_run_folder_holds_everything(cnn_run):
-    for name in ("config.json", "history.csv", "history.json", "curves.png", "best.safetensors",
-                 "last.safetensors", "train_summary.json", "last_state.pt"):
+    for name in (
+        "config.json",
+        "history.csv",
+        "history.json",
+        "curves.png",
+        "best.safetensors",
+        "last.safetensors",
+        "train_summary.json",
+        "last_state.pt",
+    ):
         assert (cnn_run / name).is_file(), name
     history = json.loads((cnn_run / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
@@ -65,15 +73,19 @@ def test_evaluate_writes_metrics_and_plots(cnn_run, split_manifest):
 def test_predict_scores_good_files_and_reports_bad_ones(cnn_run, toy_dataset, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    rows = predict([str(toy_dataset / "ai"), str(bad), str(tmp_path / "missing.png"),
-                    str(toy_dataset / "real" / "real_00*.png")], cnn_run, show_progress=False)
+    rows = predict(
+        [str(toy_dataset / "ai"), str(bad), str(tmp_path / "missing.png"), str(toy_dataset / "real" / "real_00*.png")],
+        cnn_run,
+        show_progress=False,
+    )
     by_path = {r["path"]: r for r in rows}
     assert by_path[str(bad)]["verdict"] == "error" and "cannot" in by_path[str(bad)]["error"]
     assert "no such file" in by_path[str(tmp_path / "missing.png")]["error"]
     good = [r for r in rows if not r["error"]]
     assert len(good) == 12 + 10
-    assert all(0.0 <= r["p_ai"] <= 1.0 and r["verdict"] == ("ai" if r["p_ai"] >= r["threshold"] else "real")
-               for r in good)
+    assert all(
+        0.0 <= r["p_ai"] <= 1.0 and r["verdict"] == ("ai" if r["p_ai"] >= r["threshold"] else "real") for r in good
+    )
 
 
 def test_resume_continues_exactly_where_it_stopped(split_manifest, tmp_path):
@@ -92,8 +104,7 @@ def test_resume_continues_exactly_where_it_stopped(split_manifest, tmp_path):
 
 
 def test_frozen_backbone_trains_head_on_cached_features(split_manifest, tmp_path):
-    cfg = resolve_config("efficientnet-lite0-transfer", str(split_manifest), epochs=3, aug_views=1,
-                         class_weighted=True)
+    cfg = resolve_config("efficientnet-lite0-transfer", str(split_manifest), epochs=3, aug_views=1, class_weighted=True)
     summary = fit(cfg, tmp_path / "lite0", show_progress=False)
     model, meta = load_checkpoint(tmp_path / "lite0")
     reference = create_model("efficientnet-lite0-transfer", pretrained=True)
@@ -108,8 +119,7 @@ def test_training_needs_a_split(tmp_path, toy_dataset):
 
     save_manifest(scan(toy_dataset, show_progress=False), tmp_path / "m.parquet")
     with pytest.raises(ValueError, match="realorai data split"):
-        fit(resolve_config("report-cnn", str(tmp_path / "m.parquet"), epochs=1), tmp_path / "run",
-            show_progress=False)
+        fit(resolve_config("report-cnn", str(tmp_path / "m.parquet"), epochs=1), tmp_path / "run", show_progress=False)
 
 
 def test_config_layers_and_unknown_keys(tmp_path):

@@ -29,16 +29,29 @@ BEST, LAST = "best.safetensors", "last.safetensors"
 
 
 def versions() -> dict:
-    return {"realorai": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "timm": timm.__version__, "python": platform.python_version()}
+    return {
+        "realorai": __version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "timm": timm.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict) -> Path:
-    meta = {"format": FORMAT, "model": model.realorai_name, "classes": list(CLASSES),
-            "data_config": model.data_config.to_dict(), "versions": versions(),
-            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), **meta}
+    meta = {
+        "format": FORMAT,
+        "model": model.realorai_name,
+        "classes": list(CLASSES),
+        "data_config": model.data_config.to_dict(),
+        "versions": versions(),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **meta,
+    }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return write_with(path, lambda p: safetensors.torch.save_file(state, str(p), metadata={"realorai": json.dumps(meta)}))
+    return write_with(
+        path, lambda p: safetensors.torch.save_file(state, str(p), metadata={"realorai": json.dumps(meta)})
+    )
 
 
 def resolve_checkpoint(path: str | Path) -> Path:

@@ -12,8 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Tell AI-generated images from real photographs and artwork.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="Tell AI-generated images from real photographs and artwork.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 data_app = typer.Typer(help="Datasets: scan, audit, split, overview.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 out = Console(soft_wrap=True)
@@ -32,8 +35,11 @@ def fail(message: str, code: int = 2) -> None:
 def data_scan(
     directory: Annotated[Path, typer.Argument(help="Dataset folder, one sub-folder per class.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Manifest to write (.parquet or .csv).")] = Path(
-        "manifest.parquet"),
-    label_map: Annotated[str | None, typer.Option(help="Extra FOLDER=LABEL pairs, e.g. 'synthetic=ai,photos=real'.")] = None,
+        "manifest.parquet"
+    ),
+    label_map: Annotated[
+        str | None, typer.Option(help="Extra FOLDER=LABEL pairs, e.g. 'synthetic=ai,photos=real'.")
+    ] = None,
     near_threshold: Annotated[int, typer.Option(help="Max phash bit distance for near duplicates.")] = 4,
     quiet: Quiet = False,
 ) -> None:
@@ -46,8 +52,10 @@ def data_scan(
         fail(str(e))
     save_manifest(df, output)
     s = summary(df)
-    out.print(f"wrote {output}: {s['files']} files, by status {s['by_status']}, usable {s['usable_by_label']}, "
-              f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts")
+    out.print(
+        f"wrote {output}: {s['files']} files, by status {s['by_status']}, usable {s['usable_by_label']}, "
+        f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts"
+    )
     for row in df[df["reason"] != ""].itertuples():
         err.print(f"  {row.status:<11} {row.path}: {row.reason}", highlight=False)
 
@@ -55,7 +63,9 @@ def data_scan(
 @data_app.command("audit")
 def data_audit(
     manifest: Path,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="JSON file (default: MANIFEST.audit.json).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="JSON file (default: MANIFEST.audit.json).")
+    ] = None,
     seed: int = 0,
 ) -> None:
     """Per-class metadata distributions and how well metadata alone predicts the label."""
@@ -70,13 +80,17 @@ def data_audit(
     output = output or manifest.with_suffix(".audit.json")
     write_json(output, result)
     for label, c in result["per_class"].items():
-        out.print(f"[bold]{label}[/]: {c['images']} images, formats {c['format']}, {c['distinct_sizes']} distinct sizes, "
-                  f"width {c['width']}, aspect {c['aspect_ratio']}, JPEG quality {c['jpeg_quality']}, "
-                  f"EXIF {c['exif_fraction']:.0%}")
+        out.print(
+            f"[bold]{label}[/]: {c['images']} images, formats {c['format']}, {c['distinct_sizes']} distinct sizes, "
+            f"width {c['width']}, aspect {c['aspect_ratio']}, JPEG quality {c['jpeg_quality']}, "
+            f"EXIF {c['exif_fraction']:.0%}"
+        )
     if "metadata_classifier" in result:
-        out.print(f"metadata-only classifier: {result['metadata_classifier']['accuracy']:.1%} cross-validated accuracy "
-                  f"(majority baseline {result['majority_baseline']:.1%}); best single feature "
-                  f"{result['best_single_feature']['feature']} {result['best_single_feature']['accuracy']:.1%}")
+        out.print(
+            f"metadata-only classifier: {result['metadata_classifier']['accuracy']:.1%} cross-validated accuracy "
+            f"(majority baseline {result['majority_baseline']:.1%}); best single feature "
+            f"{result['best_single_feature']['feature']} {result['best_single_feature']['accuracy']:.1%}"
+        )
     for w in result["warnings"]:
         err.print(f"[bold red]WARNING:[/] {w}", highlight=False)
     out.print(f"wrote {output}")
@@ -128,8 +142,11 @@ def models_cmd() -> None:
     for name in list_models():
         s = get_spec(name)
         d = s.data_config
-        out.print(f"[bold]{name}[/]\n    {s.description}\n    input {d.input_size}px {d.interpolation} {d.resize}, "
-                  f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}", highlight=False)
+        out.print(
+            f"[bold]{name}[/]\n    {s.description}\n    input {d.input_size}px {d.interpolation} {d.resize}, "
+            f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}",
+            highlight=False,
+        )
 
 
 class Optim(StrEnum):
@@ -154,6 +171,7 @@ def train_cmd(
     seed: int | None = None,
     device: str | None = None,
     patience: int | None = None,
+    precision: Annotated[str | None, typer.Option(help="fp32 | bf16 (bfloat16 autocast, faster on AMX CPUs).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in OUTPUT after an interruption.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -162,16 +180,31 @@ def train_cmd(
     from realorai.train import fit, resolve_config
 
     try:
-        cfg = resolve_config(model, str(manifest), config, epochs=epochs, batch_size=batch_size, lr=lr,
-                             optimizer=optimizer.value if optimizer else None, augment=augment,
-                             aug_views=aug_views, class_weighted=class_weighted, pretrained=pretrained,
-                             seed=seed, device=device, patience=patience)
+        cfg = resolve_config(
+            model,
+            str(manifest),
+            config,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer.value if optimizer else None,
+            augment=augment,
+            aug_views=aug_views,
+            class_weighted=class_weighted,
+            pretrained=pretrained,
+            seed=seed,
+            device=device,
+            patience=patience,
+            precision=precision,
+        )
         summary = fit(cfg, output, resume=resume, show_progress=not quiet)
     except (KeyError, ValueError, FileNotFoundError, WeightsUnavailableError) as e:
         fail(str(e).strip("'\""))
     val = summary["val"]
-    out.print(f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
-              f"({summary['threshold_source']}); val accuracy {val.get('accuracy', float('nan')):.3f}; wrote {output}")
+    out.print(
+        f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
+        f"({summary['threshold_source']}); val accuracy {val.get('accuracy', float('nan')):.3f}; wrote {output}"
+    )
 
 
 @app.command("evaluate")
@@ -190,11 +223,15 @@ def evaluate_cmd(
         m = evaluate_run(run, manifest, split, output, device, show_progress=not quiet)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    out.print(f"[bold]{m['model']}[/] on {split} ({m['n']} images), threshold {m['threshold']:.3f} "
-              f"from {m['threshold_source']}")
+    out.print(
+        f"[bold]{m['model']}[/] on {split} ({m['n']} images), threshold {m['threshold']:.3f} "
+        f"from {m['threshold_source']}"
+    )
     out.print(m["report"], highlight=False)
-    out.print(f"accuracy {m['accuracy']:.3f}  real {m['accuracy_real']:.3f}  AI {m['accuracy_ai']:.3f}  "
-              f"ROC-AUC {m['roc_auc']:.3f}  AP {m['average_precision']:.3f}")
+    out.print(
+        f"accuracy {m['accuracy']:.3f}  real {m['accuracy_real']:.3f}  AI {m['accuracy_ai']:.3f}  "
+        f"ROC-AUC {m['roc_auc']:.3f}  AP {m['average_precision']:.3f}"
+    )
     out.print(f"confusion matrix (rows true real/ai, columns predicted): {m['confusion_matrix']}")
     for path, reason in m["unreadable"].items():
         err.print(f"unreadable {path}: {reason}", highlight=False)
@@ -204,7 +241,8 @@ def evaluate_cmd(
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run folders, each evaluated on SPLIT.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="report.html (a .md is written beside it).")] = Path(
-        "report.html"),
+        "report.html"
+    ),
     split: str = "test",
 ) -> None:
     """Compare runs side by side: HTML with embedded plots, plus Markdown."""
@@ -262,13 +300,16 @@ def reproduce_cmd(
     output: Annotated[Path, typer.Option("-o", "--output")] = Path("runs/reproduce"),
     seed: int = 0,
     epochs: Annotated[int | None, typer.Option(help="Override every model's epochs (default: the report's).")] = None,
+    precision: Annotated[str, typer.Option(help="fp32 | bf16 for training.")] = "fp32",
     quiet: Quiet = False,
 ) -> None:
     """Reproduce the report: scan, audit, split, train its models, evaluate, compare."""
     from realorai.reproduce import reproduce
 
     try:
-        result = reproduce(data, output, seed=seed, epochs=epochs, show_progress=not quiet, log=out.print)
+        result = reproduce(
+            data, output, seed=seed, epochs=epochs, precision=precision, show_progress=not quiet, log=out.print
+        )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")

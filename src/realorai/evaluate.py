@@ -16,8 +16,14 @@ from realorai.plots import plot_confusion, plot_roc
 from realorai.train import labels_of, pick_device
 
 
-def evaluate_run(run: str | Path, manifest: str | Path, split: str = "test", out_dir: str | Path | None = None,
-                 device: str = "auto", show_progress: bool = True) -> dict:
+def evaluate_run(
+    run: str | Path,
+    manifest: str | Path,
+    split: str = "test",
+    out_dir: str | Path | None = None,
+    device: str = "auto",
+    show_progress: bool = True,
+) -> dict:
     """Score ``split`` of ``manifest`` with the run's best checkpoint at its validation threshold."""
     model, meta = load_checkpoint(run, pick_device(device))
     df = load_manifest(manifest)
@@ -33,15 +39,26 @@ def evaluate_run(run: str | Path, manifest: str | Path, split: str = "test", out
     ok = ~np.isnan(probs)
     threshold = float(meta.get("threshold", 0.5))
     metrics = binary_metrics(y[ok], probs[ok], threshold)
-    metrics.update(model=meta["model"], split=split, manifest=str(manifest),
-                   threshold_source=meta.get("threshold_source", "default 0.5"),
-                   report=report_text(y[ok], probs[ok], threshold), unreadable=errors)
+    metrics.update(
+        model=meta["model"],
+        split=split,
+        manifest=str(manifest),
+        threshold_source=meta.get("threshold_source", "default 0.5"),
+        report=report_text(y[ok], probs[ok], threshold),
+        unreadable=errors,
+    )
     run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
     out = Path(out_dir) if out_dir else run_dir / f"eval-{split}"
     write_json(out / "metrics.json", metrics)
-    preds = pd.DataFrame({"path": paths, "label": part["label"].tolist(), "p_ai": probs,
-                          "predicted": np.where(~ok, "", np.where(probs >= threshold, "ai", "real")),
-                          "error": [errors.get(p, "") for p in paths]})
+    preds = pd.DataFrame(
+        {
+            "path": paths,
+            "label": part["label"].tolist(),
+            "p_ai": probs,
+            "predicted": np.where(~ok, "", np.where(probs >= threshold, "ai", "real")),
+            "error": [errors.get(p, "") for p in paths],
+        }
+    )
     write_with(out / "predictions.csv", lambda p: preds.to_csv(p, index=False))
     plot_confusion(metrics["confusion_matrix"], out / "confusion.png", f"{meta['model']} ({split})")
     plot_roc(y[ok], probs[ok], out / "roc.png", metrics["roc_auc"], f"{meta['model']} ROC ({split})")

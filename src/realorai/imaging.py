@@ -19,9 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # a 50,000 x 50,000 "bomb" that would need 7.5 GB of RAM is not).
 DEFAULT_MAX_PIXELS = 120_000_000
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 class ImageLoadError(Exception):
@@ -57,7 +55,8 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     if w * h > max_pixels:
         img.close()
         raise ImageLoadError(
-            path, f"decompression bomb refused: {w}x{h} = {w * h:,} pixels exceeds limit {max_pixels:,}",
+            path,
+            f"decompression bomb refused: {w}x{h} = {w * h:,} pixels exceeds limit {max_pixels:,}",
             "unsupported",
         )
     if w == 0 or h == 0:
@@ -111,9 +110,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
-def load_image(
-    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None
-) -> Image.Image:
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> Image.Image:
     """Open, check and decode ``path`` into an RGB image, or raise :class:`ImageLoadError`."""
     with open_image(path, max_pixels) as img:
         return decode(img, path, draft).copy()
@@ -135,10 +132,70 @@ def jpeg_quality(img: Image.Image) -> float | None:
 
 _IJG_LUMA = np.array(
     [
-        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-        14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-        18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-        49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
     ],
     dtype=np.float64,
 )

@@ -24,14 +24,15 @@ def score_tensors(model, x: torch.Tensor, batch_size: int = 32) -> np.ndarray:
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def score_paths(model, paths: list[str], batch_size: int = 32,
-                show_progress: bool = True) -> tuple[np.ndarray, dict[str, str]]:
+def score_paths(
+    model, paths: list[str], batch_size: int = 32, show_progress: bool = True
+) -> tuple[np.ndarray, dict[str, str]]:
     """P(AI) per path (NaN where the image could not be read) and {path: reason} for those."""
     probs = np.full(len(paths), np.nan)
     errors: dict[str, str] = {}
     with progress_bar("score", len(paths), show_progress) as advance:
         for start in range(0, len(paths), CHUNK):
-            chunk = paths[start:start + CHUNK]
+            chunk = paths[start : start + CHUNK]
             x, index, errs = load_tensors(chunk, model.data_config, show_progress=False)
             errors.update(errs)
             if index:

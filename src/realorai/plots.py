@@ -42,8 +42,7 @@ def plot_confusion(cm: list[list[int]], out: str | Path, title: str = "") -> Pat
     fig, ax = plt.subplots(figsize=(4, 3.6))
     ax.imshow(cm_arr, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm_arr):
-        ax.text(j, i, str(v), ha="center", va="center",
-                color="white" if v > cm_arr.max() / 2 else "black", fontsize=13)
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm_arr.max() / 2 else "black", fontsize=13)
     ax.set_xticks(range(len(CLASSES)), labels=CLASSES)
     ax.set_yticks(range(len(CLASSES)), labels=CLASSES)
     ax.set_xlabel("predicted")

@@ -50,12 +50,14 @@ def normalize(x: torch.Tensor, cfg: DataConfig) -> torch.Tensor:
 
 def build_augment(rotation: float = 20.0, brightness: float = 0.2) -> T.Compose:
     """The report's augmentation: horizontal/vertical flips, rotation, brightness."""
-    return T.Compose([
-        T.RandomHorizontalFlip(),
-        T.RandomVerticalFlip(),
-        T.RandomRotation(rotation),
-        T.ColorJitter(brightness=brightness),
-    ])
+    return T.Compose(
+        [
+            T.RandomHorizontalFlip(),
+            T.RandomVerticalFlip(),
+            T.RandomRotation(rotation),
+            T.ColorJitter(brightness=brightness),
+        ]
+    )
 
 
 def augment_batch(x: torch.Tensor, augment: T.Compose) -> torch.Tensor:
@@ -73,6 +75,7 @@ def load_tensors(
 ) -> tuple[torch.Tensor, list[int], dict[str, str]]:
     """Decode ``paths`` in parallel. Returns (uint8 tensor of the good ones, their indices,
     {path: reason} for the ones that failed)."""
+
     def one(path: str) -> torch.Tensor | ImageLoadError:
         try:
             return load_tensor(path, cfg)
@@ -84,8 +87,10 @@ def load_tensors(
     good: list[torch.Tensor] = []
     index: list[int] = []
     errors: dict[str, str] = {}
-    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool, \
-            progress_bar(desc, len(paths), show_progress) as advance:
+    with (
+        ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool,
+        progress_bar(desc, len(paths), show_progress) as advance,
+    ):
         for i, result in enumerate(pool.map(one, paths)):
             if isinstance(result, ImageLoadError):
                 errors[paths[i]] = result.reason
@@ -119,6 +124,9 @@ class TensorCache:
                 self._store[(missing[i], key_cfg)] = t
         index = [i for i, p in enumerate(paths) if (p, key_cfg) in self._store]
         size = cfg.input_size
-        stacked = (torch.stack([self._store[(paths[i], key_cfg)] for i in index]) if index
-                   else torch.empty(0, 3, size, size, dtype=torch.uint8))
+        stacked = (
+            torch.stack([self._store[(paths[i], key_cfg)] for i in index])
+            if index
+            else torch.empty(0, 3, size, size, dtype=torch.uint8)
+        )
         return stacked, index, {p: self._errors[p] for p in paths if p in self._errors}

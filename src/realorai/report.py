@@ -11,13 +11,24 @@ from pathlib import Path
 from realorai.atomic import write_text
 
 COLUMNS = [
-    ("model", "model"), ("params", "params (trainable)"), ("epoch", "best epoch"), ("threshold", "threshold (val)"),
-    ("accuracy", "accuracy"), ("accuracy_real", "acc. real"), ("accuracy_ai", "acc. AI (recall)"),
-    ("precision_ai", "precision AI"), ("f1_macro", "macro F1"), ("roc_auc", "ROC-AUC"),
-    ("average_precision", "AP"), ("train_seconds", "train s"),
+    ("model", "model"),
+    ("params", "params (trainable)"),
+    ("epoch", "best epoch"),
+    ("threshold", "threshold (val)"),
+    ("accuracy", "accuracy"),
+    ("accuracy_real", "acc. real"),
+    ("accuracy_ai", "acc. AI (recall)"),
+    ("precision_ai", "precision AI"),
+    ("f1_macro", "macro F1"),
+    ("roc_auc", "ROC-AUC"),
+    ("average_precision", "AP"),
+    ("train_seconds", "epoch loop s"),
 ]
-PLOTS = [("curves.png", "accuracy and loss"), ("eval-{split}/confusion.png", "confusion matrix"),
-         ("eval-{split}/roc.png", "ROC")]
+PLOTS = [
+    ("curves.png", "accuracy and loss"),
+    ("eval-{split}/confusion.png", "confusion matrix"),
+    ("eval-{split}/roc.png", "ROC"),
+]
 
 
 def _load(run: Path, split: str) -> dict:
@@ -30,14 +41,22 @@ def _load(run: Path, split: str) -> dict:
         raise FileNotFoundError(f"{run}: no eval-{split}/metrics.json (run `realorai evaluate {run} --split {split}`)")
     params = summary.get("params", {})
     return {
-        "run": run, "metrics": metrics, "summary": summary,
+        "run": run,
+        "metrics": metrics,
+        "summary": summary,
         "row": {
-            "model": metrics["model"], "params": f"{params.get('total', 0):,} ({params.get('trainable', 0):,})",
-            "epoch": summary.get("best_epoch", ""), "threshold": metrics["threshold"],
-            "accuracy": metrics["accuracy"], "accuracy_real": metrics["accuracy_real"],
-            "accuracy_ai": metrics["accuracy_ai"], "precision_ai": metrics["per_class"]["ai"]["precision"],
-            "f1_macro": metrics["macro_avg"]["f1-score"], "roc_auc": metrics["roc_auc"],
-            "average_precision": metrics["average_precision"], "train_seconds": summary.get("train_seconds", ""),
+            "model": metrics["model"],
+            "params": f"{params.get('total', 0):,} ({params.get('trainable', 0):,})",
+            "epoch": summary.get("best_epoch", ""),
+            "threshold": metrics["threshold"],
+            "accuracy": metrics["accuracy"],
+            "accuracy_real": metrics["accuracy_real"],
+            "accuracy_ai": metrics["accuracy_ai"],
+            "precision_ai": metrics["per_class"]["ai"]["precision"],
+            "f1_macro": metrics["macro_avg"]["f1-score"],
+            "roc_auc": metrics["roc_auc"],
+            "average_precision": metrics["average_precision"],
+            "train_seconds": summary.get("train_seconds", ""),
         },
     }
 
@@ -46,15 +65,23 @@ def _fmt(v) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def write_report(runs: list[str | Path], out: str | Path, split: str = "test", title: str = "Model comparison") -> list[Path]:
+def write_report(
+    runs: list[str | Path], out: str | Path, split: str = "test", title: str = "Model comparison"
+) -> list[Path]:
     """Write ``out`` (.html) and its Markdown twin (.md) comparing ``runs`` on ``split``."""
     out = Path(out)
     items = [_load(Path(r), split) for r in runs]
     n = items[0]["metrics"]["n"]
     head = [label for _, label in COLUMNS]
     # Markdown: relative image links.
-    md = [f"# {title}", "", f"Split: `{split}` ({n} images). Thresholds were chosen on the validation split.", "",
-          "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md = [
+        f"# {title}",
+        "",
+        f"Split: `{split}` ({n} images). Thresholds were chosen on the validation split.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     md += ["| " + " | ".join(_fmt(it["row"][k]) for k, _ in COLUMNS) + " |" for it in items]
     for it in items:
         md += ["", f"## {it['row']['model']}", "", "```", it["metrics"]["report"].rstrip(), "```", ""]
@@ -65,8 +92,9 @@ def write_report(runs: list[str | Path], out: str | Path, split: str = "test", t
         for path, reason in it["metrics"].get("unreadable", {}).items():
             md.append(f"- unreadable: `{path}`: {reason}")
     # HTML: self-contained, plots embedded.
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(it['row'][k]))}</td>" for k, _ in COLUMNS) + "</tr>"
-                   for it in items)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(it['row'][k]))}</td>" for k, _ in COLUMNS) + "</tr>" for it in items
+    )
     sections = []
     for it in items:
         imgs = []
@@ -74,10 +102,14 @@ def write_report(runs: list[str | Path], out: str | Path, split: str = "test", t
             f = it["run"] / name.format(split=split)
             if f.is_file():
                 data = base64.b64encode(f.read_bytes()).decode()
-                imgs.append(f'<figure><img src="data:image/png;base64,{data}" alt="{caption}">'
-                            f"<figcaption>{caption}</figcaption></figure>")
-        sections.append(f"<h2>{html.escape(it['row']['model'])}</h2><pre>{html.escape(it['metrics']['report'])}</pre>"
-                        + "".join(imgs))
+                imgs.append(
+                    f'<figure><img src="data:image/png;base64,{data}" alt="{caption}">'
+                    f"<figcaption>{caption}</figcaption></figure>"
+                )
+        sections.append(
+            f"<h2>{html.escape(it['row']['model'])}</h2><pre>{html.escape(it['metrics']['report'])}</pre>"
+            + "".join(imgs)
+        )
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}

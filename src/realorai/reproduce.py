@@ -31,9 +31,17 @@ def _resnet_weights():
     return torchvision.models.ResNet101_Weights.IMAGENET1K_V2
 
 
-def reproduce(data: str | Path, out: str | Path, models: tuple[str, ...] = REPORT_MODELS, seed: int = 0,
-              epochs: int | None = None, ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),
-              show_progress: bool = True, log=print) -> dict:
+def reproduce(
+    data: str | Path,
+    out: str | Path,
+    models: tuple[str, ...] = REPORT_MODELS,
+    seed: int = 0,
+    epochs: int | None = None,
+    precision: str = "fp32",
+    ratios: tuple[float, float, float] = (0.7, 0.1, 0.2),
+    show_progress: bool = True,
+    log=print,
+) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -69,12 +77,14 @@ def reproduce(data: str | Path, out: str | Path, models: tuple[str, ...] = REPOR
         pretrained = True
         if name == "resnet101-transfer" and not torchvision_weights_available(_resnet_weights()):
             pretrained = False
-            notes[name] = (f"ImageNet weights not found at {torchvision_cache_file(_resnet_weights())}: "
-                           "backbone is RANDOMLY INITIALISED (offline machine), unlike the report")
+            notes[name] = (
+                f"ImageNet weights not found at {torchvision_cache_file(_resnet_weights())}: "
+                "backbone is RANDOMLY INITIALISED (offline machine), unlike the report"
+            )
             log(f"   NOTE {name}: {notes[name]}")
         elif name == "report-cnn":
             pretrained = False
-        cfg = resolve_config(name, str(manifest), pretrained=pretrained, seed=seed, epochs=epochs)
+        cfg = resolve_config(name, str(manifest), pretrained=pretrained, seed=seed, epochs=epochs, precision=precision)
         run_dir = out / "runs" / name
         with stage(f"train {name}"):
             fit(cfg, run_dir, show_progress=show_progress, cache=cache)
@@ -86,10 +96,16 @@ def reproduce(data: str | Path, out: str | Path, models: tuple[str, ...] = REPOR
     with stage("report"):
         written = write_report(runs, out / "report.html", title="realorai: the report's models, reproduced")
     result = {
-        "data": str(Path(data).resolve()), "out": str(out), "seed": seed, "models": list(models), "notes": notes,
-        "timings_s": timings, "total_s": round(sum(timings.values()), 2), "report": [str(p) for p in written],
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "cuda": torch.cuda.is_available()},
+        "data": str(Path(data).resolve()),
+        "out": str(out),
+        "seed": seed,
+        "precision": precision,
+        "models": list(models),
+        "notes": notes,
+        "timings_s": timings,
+        "total_s": round(sum(timings.values()), 2),
+        "report": [str(p) for p in written],
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "cuda": torch.cuda.is_available()},
     }
     write_json(out / "reproduce.json", result)
     return result

@@ -88,8 +88,12 @@ def audit(df: pd.DataFrame, seed: int = 0) -> dict:
     best = max(single, key=lambda c: -1 if np.isnan(single[c]) else single[c])
     result.update(
         majority_baseline=baseline,
-        metadata_classifier={"model": "DecisionTree(max_depth=3)", "cv": "StratifiedGroupKFold by dup_group",
-                             "accuracy": acc, "features": list(feats.columns)},
+        metadata_classifier={
+            "model": "DecisionTree(max_depth=3)",
+            "cv": "StratifiedGroupKFold by dup_group",
+            "accuracy": acc,
+            "features": list(feats.columns),
+        },
         single_feature_accuracy=dict(sorted(single.items(), key=lambda kv: -np.nan_to_num(kv[1]))),
         best_single_feature={"feature": best, "accuracy": single[best]},
     )

@@ -30,8 +30,13 @@ from realorai.progress import progress_bar
 # Folder names that name a class, compared case-insensitively. The nearest matching ancestor
 # folder of a file gives its label; labels never come from substrings of file names.
 DEFAULT_LABEL_MAP: dict[str, str] = {
-    "aiartdata": "ai", "ai": "ai", "fake": "ai", "1_fake": "ai",
-    "realart": "real", "real": "real", "0_real": "real",
+    "aiartdata": "ai",
+    "ai": "ai",
+    "fake": "ai",
+    "1_fake": "ai",
+    "realart": "real",
+    "real": "real",
+    "0_real": "real",
 }
 
 # Two images whose 64-bit perceptual hashes (imagehash.phash) differ in at most this many bits
@@ -41,8 +46,21 @@ NEAR_DUP_MAX_DISTANCE = 4
 
 USABLE = ("ok",)
 COLUMNS = [
-    "path", "label", "sha256", "phash", "width", "height", "format", "mode", "bytes", "exif",
-    "jpeg_quality", "status", "reason", "dup_group", "label_conflict",
+    "path",
+    "label",
+    "sha256",
+    "phash",
+    "width",
+    "height",
+    "format",
+    "mode",
+    "bytes",
+    "exif",
+    "jpeg_quality",
+    "status",
+    "reason",
+    "dup_group",
+    "label_conflict",
 ]
 
 
@@ -85,12 +103,20 @@ def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
         row.update(status="corrupt", reason=f"cannot read file: {e.strerror or e}")
         return row
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        row.update(status="unsupported", reason=f"not an image file type realorai reads ({path.suffix or 'no extension'})")
+        row.update(
+            status="unsupported", reason=f"not an image file type realorai reads ({path.suffix or 'no extension'})"
+        )
         return row
     try:
         with open_image(path, max_pixels) as img:
-            row.update(width=img.width, height=img.height, format=img.format or "", mode=img.mode,
-                       exif=bool(img.getexif()), jpeg_quality=jpeg_quality(img))
+            row.update(
+                width=img.width,
+                height=img.height,
+                format=img.format or "",
+                mode=img.mode,
+                exif=bool(img.getexif()),
+                jpeg_quality=jpeg_quality(img),
+            )
             # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
             rgb = decode(img, path, draft=256)
         row["phash"] = str(imagehash.phash(rgb))
@@ -125,8 +151,9 @@ def scan(
         label = label_for(path, root, label_map)
         row["label"] = label or ""
         if label is None and row["status"] == "ok":
-            row.update(status="unlabeled",
-                       reason="no folder in its path is a known class name; use --label-map FOLDER=LABEL")
+            row.update(
+                status="unlabeled", reason="no folder in its path is a known class name; use --label-map FOLDER=LABEL"
+            )
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
     df["exif"] = df["exif"].fillna(False).astype(bool)
     for col in ("width", "height", "bytes"):
@@ -205,9 +232,10 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
         members = df["dup_group"] == g
         df.loc[members, "label_conflict"] = True
         paths = ", ".join(Path(p).name for p in df.loc[members, "path"])
-        df.loc[members, "reason"] = df.loc[members, "reason"].where(
-            df.loc[members, "reason"] == "", df.loc[members, "reason"] + "; "
-        ) + f"label conflict: duplicate group holds both labels ({paths})"
+        df.loc[members, "reason"] = (
+            df.loc[members, "reason"].where(df.loc[members, "reason"] == "", df.loc[members, "reason"] + "; ")
+            + f"label conflict: duplicate group holds both labels ({paths})"
+        )
     return df
 
 

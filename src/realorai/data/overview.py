@@ -39,8 +39,16 @@ def sample_grid(df: pd.DataFrame, out: str | Path, per_class: int = 8, seed: int
             except ImageLoadError:
                 ax.text(0.5, 0.5, "unreadable", ha="center", va="center")
             ax.set_title(f"{row['width']}x{row['height']}", fontsize=7)
-        axes[r][0].text(-0.1, 0.5, f"{label}\n(n={len(rows)})", transform=axes[r][0].transAxes,
-                        ha="right", va="center", fontsize=11, fontweight="bold")
+        axes[r][0].text(
+            -0.1,
+            0.5,
+            f"{label}\n(n={len(rows)})",
+            transform=axes[r][0].transAxes,
+            ha="right",
+            va="center",
+            fontsize=11,
+            fontweight="bold",
+        )
     fig.suptitle("Sample images per class (usable images; titles give stored size)")
     fig.tight_layout()
     write_with(out, lambda p: fig.savefig(p, format="png", dpi=100, bbox_inches="tight"))

