@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -255,10 +256,65 @@ def report_cmd(
     out.print("wrote " + ", ".join(map(str, written)))
 
 
+def _print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
+    if as_json:
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+    elif as_csv:
+        import csv
+
+        fields = ["path", "p_ai", "verdict", "threshold", "error"]
+        if any("combined" in r for r in rows):
+            fields += ["combined_verdict", "basis", "strong_findings"]
+        w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            c = r.get("combined") or {}
+            strong = [f["what"] for f in r.get("findings", []) if f["strength"] == "strong"]
+            w.writerow(
+                {
+                    **r,
+                    "combined_verdict": c.get("verdict", ""),
+                    "basis": c.get("basis", ""),
+                    "strong_findings": " | ".join(strong),
+                }
+            )
+    elif any("combined" in r for r in rows):
+        for r in rows:  # one block per image: findings are sentences, not table cells
+            out.print(f"[bold]{escape(r['path'])}[/]")
+            if r["error"]:
+                out.print(f"  [red]unreadable:[/] {escape(r['error'])}")
+            pixels = (
+                "no pixel model"
+                if r["p_ai"] is None
+                else (f"P(AI) {r['p_ai']:.3f} -> {r['verdict']} (threshold {r['threshold']:.3f})")
+            )
+            out.print(f"  pixels:   {pixels}")
+            c = r.get("combined")
+            if c:
+                out.print(f"  combined: [bold]{c['verdict']}[/] by {escape(c['basis'])}")
+            for f in r.get("findings", []):
+                arrow = f" -> {f['points_to']}" if f["points_to"] else ""
+                tag = escape(f"[{f['strength']}{arrow}]")
+                out.print(f"  {tag} {f['source']}: {escape(f['what'])}")
+            if not r.get("findings") and not r["error"]:
+                out.print("  no provenance evidence found (absence proves nothing: most uploads strip it)")
+    else:
+        table = Table("file", "verdict", "P(AI)", "note")
+        table.columns[0].overflow = table.columns[3].overflow = "fold"  # never cut a path or a reason
+        for r in rows:
+            p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
+            table.add_row(escape(r["path"]), r["verdict"], p, escape(r["error"]))
+        out.print(table)
+
+
 @app.command("predict")
 def predict_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
     model: Annotated[Path | None, typer.Option(help="Run folder or checkpoint.")] = None,
+    evidence: Annotated[bool, typer.Option("--evidence", help="Add C2PA, watermark and metadata findings.")] = False,
+    pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
+    c2pa_trust: Annotated[Path | None, typer.Option(help="PEM file of C2PA trust anchors.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     batch_size: int = 32,
@@ -270,26 +326,46 @@ def predict_cmd(
 
     if model is None:
         fail("no default detector is shipped yet: pass --model RUN_DIR (a folder written by `realorai train`)")
+    _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet, predict)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    model: Annotated[Path | None, typer.Option(help="Run folder or checkpoint for the pixel score.")] = None,
+    pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
+    c2pa_trust: Annotated[Path | None, typer.Option(help="PEM file of C2PA trust anchors.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    device: str = "auto",
+    quiet: Quiet = False,
+) -> None:
+    """Evidence beyond pixels: C2PA credentials, Stable Diffusion watermarks, generator metadata."""
+    from realorai.predict import predict
+
+    _run_predict(paths, model, True, pixels_only, c2pa_trust, as_json, as_csv, 32, device, quiet, predict)
+
+
+def _run_predict(
+    paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet, predict
+) -> None:
+    from realorai.provenance import configure_trust
+
     try:
-        rows = predict(paths, model, batch_size, device, show_progress=not quiet and not (as_json or as_csv))
+        if c2pa_trust:
+            configure_trust(c2pa_trust.read_text())
+        rows = predict(
+            paths,
+            model,
+            batch_size,
+            device,
+            show_progress=not quiet and not (as_json or as_csv),
+            evidence=evidence,
+            pixels_only=pixels_only,
+        )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    if as_json:
-        for r in rows:
-            sys.stdout.write(json.dumps(r) + "\n")
-    elif as_csv:
-        import csv
-
-        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["path"])
-        w.writeheader()
-        w.writerows(rows)
-    else:
-        table = Table("file", "verdict", "P(AI)", "note")
-        table.columns[0].overflow = table.columns[3].overflow = "fold"  # never cut a path or a reason
-        for r in rows:
-            p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
-            table.add_row(r["path"], r["verdict"], p, r["error"])
-        out.print(table)
+    _print_rows(rows, as_json, as_csv)
     if rows and all(r["error"] for r in rows):
         raise typer.Exit(1)
 
