@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
-from realorai.data.manifest import usable
+from realorai.data.manifest import PROVENANCE_COLUMNS, usable
 
 # Warn when metadata alone reaches this cross-validated accuracy (and clearly beats always
 # guessing the larger class): at that point the dataset rewards shortcuts.
@@ -35,6 +35,11 @@ def metadata_features(df: pd.DataFrame) -> pd.DataFrame:
         },
         index=df.index,
     )
+    # Provenance found by the scan (C2PA, generator metadata, camera EXIF): if these alone predict
+    # the label, the dataset leaks its answer through metadata.
+    for col in PROVENANCE_COLUMNS:
+        if col in df.columns:
+            feats[col] = df[col].astype(float)
     for col in ("format", "mode"):
         for value in sorted(df[col].unique()):
             feats[f"{col}={value}"] = (df[col] == value).astype(float)
@@ -72,6 +77,7 @@ def audit(df: pd.DataFrame, seed: int = 0) -> dict:
             "aspect_ratio": _describe(g["width"].astype(float) / g["height"].astype(float)),
             "jpeg_quality": _describe(g["jpeg_quality"]),
             "exif_fraction": float(g["exif"].mean()),
+            **{f"{c}_fraction": float(g[c].mean()) for c in PROVENANCE_COLUMNS if c in g.columns},
             "distinct_sizes": int(g[["width", "height"]].drop_duplicates().shape[0]),
         }
     result: dict = {"per_class": per_class, "threshold": SHORTCUT_WARN_ACCURACY, "warnings": []}

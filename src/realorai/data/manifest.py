@@ -26,6 +26,9 @@ from realorai.imaging import (
     open_image,
 )
 from realorai.progress import progress_bar
+from realorai.provenance import evidence_summary
+from realorai.provenance.c2pa_evidence import inspect_c2pa
+from realorai.provenance.metadata import inspect_metadata
 
 # Folder names that name a class, compared case-insensitively. The nearest matching ancestor
 # folder of a file gives its label; labels never come from substrings of file names.
@@ -57,11 +60,15 @@ COLUMNS = [
     "bytes",
     "exif",
     "jpeg_quality",
+    "c2pa",
+    "generator_metadata",
+    "camera_exif",
     "status",
     "reason",
     "dup_group",
     "label_conflict",
 ]
+PROVENANCE_COLUMNS = ("c2pa", "generator_metadata", "camera_exif")
 
 
 def parse_label_map(spec: str | None) -> dict[str, str]:
@@ -117,9 +124,13 @@ def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
                 exif=bool(img.getexif()),
                 jpeg_quality=jpeg_quality(img),
             )
+            metadata = inspect_metadata(img)
             # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
             rgb = decode(img, path, draft=256)
         row["phash"] = str(imagehash.phash(rgb))
+        # Provenance the audit can use (the pixel-level watermark check is left to `inspect`).
+        summary = evidence_summary([f.to_dict() for f in metadata + inspect_c2pa(path)])
+        row.update({k: summary[k] for k in PROVENANCE_COLUMNS})
     except ImageLoadError as e:
         row.update(status=e.status, reason=e.reason)
     except Exception as e:  # a decoder bug must not stop a scan of 10,000 files
@@ -155,7 +166,8 @@ def scan(
                 status="unlabeled", reason="no folder in its path is a known class name; use --label-map FOLDER=LABEL"
             )
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    df["exif"] = df["exif"].fillna(False).astype(bool)
+    for col in ("exif", *PROVENANCE_COLUMNS):
+        df[col] = df[col].astype("boolean").fillna(False).astype(bool)
     for col in ("width", "height", "bytes"):
         df[col] = df[col].astype("Int64")
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")

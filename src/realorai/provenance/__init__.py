@@ -26,7 +26,8 @@ def inspect_evidence(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         findings += inspect_watermark(rgb)
     except ImageLoadError as e:
         error = e.reason
-    findings += inspect_c2pa(path) if not error.startswith("empty") else []
+    if not error:  # an unreadable image's error is reported once, not echoed by the C2PA parser
+        findings += inspect_c2pa(path)
     return {
         "path": str(path),
         "findings": [f.to_dict() for f in findings],

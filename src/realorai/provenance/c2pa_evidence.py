@@ -23,12 +23,19 @@ CAPTURE_SOURCE_TYPES = {
 }
 
 
+_context = None  # a c2pa.Context carrying trust settings, once configure_trust has been called
+
+
 def configure_trust(anchors_pem: str | None) -> None:
     """Verify signers against these trust anchors (PEM); without them every signer is untrusted."""
-    if anchors_pem:
-        import c2pa
+    global _context
+    import c2pa
 
-        c2pa.load_settings({"verify": {"verify_trust": True}, "trust": {"trust_anchors": anchors_pem}})
+    if not anchors_pem:
+        _context = None
+        return
+    settings = {"verify": {"verify_trust": True}, "trust": {"trust_anchors": anchors_pem}}
+    _context = c2pa.Context(c2pa.Settings.from_json(json.dumps(settings)))
 
 
 def _source_types(manifest: dict) -> list[str]:
@@ -54,7 +61,10 @@ def inspect_c2pa(path: str | Path) -> list[Finding]:
     import c2pa
 
     try:
-        with c2pa.Reader(str(path)) as reader:
+        reader = c2pa.Reader.try_create(str(path), context=_context)
+        if reader is None:
+            return []
+        with reader:
             state = reader.get_validation_state() or "Invalid"
             manifest = reader.get_active_manifest() or {}
             results = reader.get_validation_results() or {}

@@ -21,6 +21,8 @@ from realorai.provenance.c2pa_evidence import AI_SOURCE_TYPES, CAPTURE_SOURCE_TY
 from realorai.provenance.findings import Finding
 
 MAX_XMP_BYTES = 1 << 20  # larger XMP packets are reported, not parsed
+MAX_SCAN_CHARS = 1 << 20  # text values are searched only this far: bounded work per file
+XMP_KEY = "XML:com.adobe.xmp"
 
 GENERATORS = re.compile(
     r"\b(midjourney|dall[\s·\-]?e(?:\s?[23])?|firefly|stable[\s_-]?diffusion|sdxl|imagen|novelai|comfyui|invokeai|"
@@ -53,7 +55,9 @@ def _png_chunks(img: Image.Image) -> list[Finding]:
     findings = []
     text = getattr(img, "text", None) if img.format == "PNG" else None
     for key, value in (text or {}).items():
-        value = _text(value)
+        if key == XMP_KEY:
+            continue  # parsed as XMP below
+        value = _text(value)[:MAX_SCAN_CHARS]
         if key in GENERATION_CHUNKS:
             looks_right = key != "parameters" or ("Steps:" in value or "Sampler:" in value or "Seed:" in value)
             if looks_right:
@@ -78,11 +82,7 @@ def _png_chunks(img: Image.Image) -> list[Finding]:
 
 
 def _xmp(img: Image.Image) -> list[Finding]:
-    raw = (
-        img.info.get("xmp")
-        or img.info.get("XML:com.adobe.xmp")
-        or (getattr(img, "text", {}) or {}).get("XML:com.adobe.xmp")
-    )
+    raw = img.info.get("xmp") or img.info.get(XMP_KEY) or (getattr(img, "text", {}) or {}).get(XMP_KEY)
     if not raw:
         return []
     if len(raw) > MAX_XMP_BYTES:

@@ -1,0 +1,318 @@
+"""Provenance evidence on fixtures the tests build: signed C2PA, SD watermarks, metadata."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+
+import numpy as np
+import pytest
+from conftest import smooth_image
+from PIL import Image, PngImagePlugin
+
+from realorai.provenance import combine, configure_trust, inspect_evidence
+from realorai.provenance.findings import MAX_VALUE_CHARS, Finding
+
+c2pa = pytest.importorskip("c2pa")
+x509 = pytest.importorskip("cryptography.x509")
+skdata = pytest.importorskip("skimage.data")
+
+IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+
+# ------------------------------------------------------------------ fixtures
+def make_ca_and_signer(org: str = "realorai tests"):
+    """A throwaway CA and an end-entity signing certificate, as C2PA requires (ES256)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(cn: str):
+        return x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+        )
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+
+    def builder(subject, issuer, public_key):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        )
+
+    ca = (
+        builder(name("Test CA"), name("Test CA"), ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        builder(name("Test Signer"), ca.subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    chain = (leaf.public_bytes(pem) + ca.public_bytes(pem)).decode()
+
+    def sign(data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    return ca.public_bytes(pem).decode(), c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain)
+
+
+def sign_image(path, signer, source_type: str) -> None:
+    manifest = {
+        "claim_generator_info": [{"name": "realorai-test", "version": "1"}],
+        "title": path.name,
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]},
+            }
+        ],
+    }
+    src = io.BytesIO()
+    smooth_image(7, 128, noise=10).save(src, "JPEG", quality=92)
+    src.seek(0)
+    out = io.BytesIO()
+    with c2pa.Builder(json.dumps(manifest)) as builder:
+        builder.sign(signer, "image/jpeg", src, out)
+    path.write_bytes(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return make_ca_and_signer()[1]
+
+
+def findings(path, source: str | None = None) -> list[dict]:
+    result = inspect_evidence(path)
+    return [f for f in result["findings"] if source is None or f["source"] == source]
+
+
+# ------------------------------------------------------------------ C2PA
+def test_c2pa_generation_claim_untrusted_signer(tmp_path, signer):
+    f = tmp_path / "gen.jpg"
+    sign_image(f, signer, "trainedAlgorithmicMedia")
+    (found,) = findings(f, "c2pa")
+    assert found["strength"] == "moderate" and found["points_to"] == "ai"
+    assert "untrusted signer" in found["what"] and "trainedAlgorithmicMedia" in found["what"]
+    assert "Test Signer" in found["what"]
+
+
+def test_c2pa_capture_claim_untrusted_is_weak(tmp_path, signer):
+    f = tmp_path / "cam.jpg"
+    sign_image(f, signer, "digitalCapture")
+    (found,) = findings(f, "c2pa")
+    assert found["strength"] == "weak" and found["points_to"] == "real"
+
+
+def test_c2pa_trusted_signer_decides(tmp_path):
+    ca_pem, own_signer = make_ca_and_signer("trusted org")
+    f = tmp_path / "trusted.jpg"
+    sign_image(f, own_signer, "trainedAlgorithmicMedia")
+    configure_trust(ca_pem)
+    try:
+        (found,) = findings(f, "c2pa")
+    finally:
+        configure_trust(make_ca_and_signer("nobody")[0])  # leave no trusted test CA behind
+    assert found["strength"] == "strong" and "trusted signer" in found["what"]
+    verdict = combine([Finding(**found)], p_ai=0.1, threshold=0.5)
+    assert verdict["verdict"] == "ai" and verdict["pixel_verdict"] == "real"
+
+
+def test_c2pa_tampered_pixels_are_invalid(tmp_path, signer):
+    f = tmp_path / "gen.jpg"
+    sign_image(f, signer, "trainedAlgorithmicMedia")
+    data = bytearray(f.read_bytes())
+    data[-300] ^= 0xFF  # inside the image data, after the manifest
+    f.write_bytes(bytes(data))
+    (found,) = findings(f, "c2pa")
+    assert found["strength"] == "invalid" and found["points_to"] is None
+    assert "mismatch" in found["value"]
+
+
+def test_c2pa_corrupt_manifest_is_reported_not_raised(tmp_path, signer):
+    f = tmp_path / "gen.jpg"
+    sign_image(f, signer, "trainedAlgorithmicMedia")
+    data = bytearray(f.read_bytes())
+    at = data.find(b"c2pa.claim")
+    assert at > 0
+    data[at : at + 200] = bytes(200)  # wipe part of the manifest
+    f.write_bytes(bytes(data))
+    result = inspect_evidence(f)
+    c2pa_findings = [x for x in result["findings"] if x["source"] == "c2pa"]
+    assert c2pa_findings and all(x["strength"] == "invalid" for x in c2pa_findings)
+
+
+def test_stripping_metadata_removes_c2pa(tmp_path, signer):
+    f = tmp_path / "gen.jpg"
+    sign_image(f, signer, "trainedAlgorithmicMedia")
+    stripped = tmp_path / "stripped.jpg"
+    Image.open(f).save(stripped, quality=90)
+    assert findings(stripped, "c2pa") == []
+
+
+# ------------------------------------------------------------------ watermarks
+def embed(rgb: np.ndarray, kind: str, payload) -> np.ndarray:
+    from imwatermark import WatermarkEncoder
+
+    enc = WatermarkEncoder()
+    enc.set_watermark(kind, payload)
+    return enc.encode(np.ascontiguousarray(rgb[:, :, ::-1]), "dwtDct")[:, :, ::-1]
+
+
+@pytest.mark.parametrize(
+    "name,kind,payload",
+    [
+        ("StableDiffusionV1", "bytes", b"StableDiffusionV1"),
+        ("SDV2", "bytes", b"SDV2"),
+        ("SDXL", "bits", [int(b) for b in bin(0b101100111110110010010000011110111011000110011110)[2:]]),
+    ],
+)
+def test_stable_diffusion_watermarks_found_then_lost_to_jpeg(tmp_path, name, kind, payload):
+    marked = embed(skdata.astronaut(), kind, payload)
+    png = tmp_path / "sd.png"
+    Image.fromarray(np.ascontiguousarray(marked)).save(png)
+    (found,) = findings(png, "watermark")
+    assert found["strength"] == "strong" and found["points_to"] == "ai" and f"'{name}'" in found["what"]
+    jpg = tmp_path / "sd.jpg"
+    Image.open(png).save(jpg, quality=75)
+    assert findings(jpg, "watermark") == []
+
+
+def test_unmarked_photo_has_no_watermark(tmp_path):
+    f = tmp_path / "clean.png"
+    Image.fromarray(skdata.astronaut()).save(f)
+    assert findings(f, "watermark") == []
+
+
+def test_watermark_found_on_large_images_via_top_band(tmp_path):
+    big = np.asarray(Image.fromarray(skdata.astronaut()).resize((1600, 1200)))
+    f = tmp_path / "big.png"
+    Image.fromarray(np.ascontiguousarray(embed(big, "bytes", b"SDV2"))).save(f)
+    assert [x["what"] for x in findings(f, "watermark")][0].startswith("Stable Diffusion invisible watermark 'SDV2'")
+
+
+# ------------------------------------------------------------------ metadata
+def test_png_generation_chunks(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", "a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 64x64")
+    info.add_text("prompt", json.dumps({"3": {"class_type": "KSampler"}}))
+    info.add_text("Comment", "made with Midjourney v6")
+    f = tmp_path / "gen.png"
+    smooth_image(1).save(f, pnginfo=info)
+    found = {x["what"]: x for x in findings(f, "metadata")}
+    strong = [w for w, x in found.items() if x["strength"] == "strong"]
+    assert any("AUTOMATIC1111" in w for w in strong) and any("ComfyUI" in w for w in strong)
+    assert any("Midjourney" in w and x["strength"] == "moderate" for w, x in found.items())
+    stripped = tmp_path / "stripped.png"
+    Image.open(f).save(stripped)  # Pillow drops text chunks unless asked to keep them
+    assert findings(stripped, "metadata") == []
+
+
+def test_exif_generator_and_camera(tmp_path):
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Firefly"
+    f = tmp_path / "firefly.jpg"
+    smooth_image(2).save(f, exif=exif)
+    (found,) = findings(f, "metadata")
+    assert found["strength"] == "strong" and "Firefly" in found["what"]
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS 5D"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 10:00:00"
+    f = tmp_path / "camera.jpg"
+    smooth_image(3).save(f, exif=exif)
+    (found,) = findings(f, "metadata")
+    assert found["strength"] == "weak" and found["points_to"] == "real" and "Canon EOS 5D" in found["what"]
+    assert "2024:05:01" in found["what"]
+
+
+def test_xmp_digital_source_type_and_malformed_xmp(tmp_path):
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'Iptc4xmpExt:DigitalSourceType="' + IPTC.encode() + b'trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>'
+    )
+    f = tmp_path / "xmp.jpg"
+    smooth_image(4).save(f, xmp=xmp)
+    (found,) = findings(f, "metadata")
+    assert found["strength"] == "moderate" and found["points_to"] == "ai"
+    bad = tmp_path / "bad_xmp.jpg"
+    smooth_image(4).save(
+        bad, xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF DigitalSourceType="trainedAlgorithmicMedia"'
+    )
+    (found,) = findings(bad, "metadata")
+    assert found["strength"] == "invalid" and "malformed" in found["what"]
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp.decode())
+    png = tmp_path / "xmp.png"
+    smooth_image(4).save(png, pnginfo=info)
+    assert [x["strength"] for x in findings(png, "metadata")] == ["moderate"]
+
+
+def test_enormous_text_chunk_is_bounded(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "x" * (4 << 20) + " Stable Diffusion")
+    f = tmp_path / "huge.png"
+    smooth_image(5).save(f, pnginfo=info)
+    result = inspect_evidence(f)  # searched only up to MAX_SCAN_CHARS: the late name is not reached
+    assert result["error"] == "" and result["findings"] == []
+    assert len(Finding("metadata", "x", "weak", None, "y" * 10_000).value) < MAX_VALUE_CHARS + 40
+
+
+def test_non_image_bytes_are_an_error_not_a_crash(tmp_path):
+    f = tmp_path / "fake.png"
+    f.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    result = inspect_evidence(f)
+    assert result["error"] and result["findings"] == []
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert "empty" in inspect_evidence(empty)["error"]
+
+
+# ------------------------------------------------------------------ combining
+def test_combine_rule():
+    strong_ai = Finding("watermark", "sd mark", "strong", "ai")
+    strong_real = Finding("c2pa", "camera", "strong", "real")
+    moderate_ai = Finding("metadata", "xmp", "moderate", "ai")
+    assert combine([strong_ai], 0.2)["verdict"] == "ai"
+    assert combine([strong_ai], 0.2, pixels_only=True)["verdict"] == "real"
+    assert combine([moderate_ai], 0.2)["verdict"] == "real"  # only strong evidence overrides pixels
+    conflict = combine([strong_ai, strong_real], 0.9)
+    assert conflict["verdict"] == "ai" and "conflicts" in conflict["basis"]
+    assert combine([], None)["verdict"] == "unknown"
+    assert combine([strong_real], None)["verdict"] == "real"
+    assert combine([strong_ai], 0.2)["p_ai"] == 0.2  # the pixel score is always kept apart
+
+
+def test_audit_flags_metadata_that_gives_the_label_away(tmp_path):
+    from realorai.data.audit import audit
+    from realorai.data.manifest import scan
+
+    for label in ("ai", "real"):
+        (tmp_path / "d" / label).mkdir(parents=True)
+    for i in range(12):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", f"prompt {i}\nSteps: 20, Sampler: Euler, Seed: {i}")
+        smooth_image(i, 64, noise=10).save(tmp_path / "d" / "ai" / f"{i}.png", pnginfo=info)
+        smooth_image(500 + i, 64, noise=10).save(tmp_path / "d" / "real" / f"{i}.png")
+    df = scan(tmp_path / "d", show_progress=False)
+    assert df.loc[df["label"] == "ai", "generator_metadata"].all()
+    result = audit(df)
+    assert result["single_feature_accuracy"]["generator_metadata"] == 1.0
+    assert any("SHORTCUT" in w for w in result["warnings"])
