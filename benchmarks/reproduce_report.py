@@ -3,7 +3,7 @@
     python benchmarks/reproduce_report.py --data ../shared/data/playground100
 
 Writes the reproduction to runs/bench-<name>/ and replaces the section between the
-``<!-- reproduce:NAME -->`` markers of docs/RESULTS.md with the command, the machine, wall time
+``<!-- section:NAME -->`` markers of docs/RESULTS.md with the command, the machine, wall time
 per stage and each model's test metrics.
 """
 
@@ -33,7 +33,9 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import torch
@@ -43,7 +45,7 @@ def machine() -> str:
 
 
 def replace_section(doc: Path, name: str, body: str) -> None:
-    start, end = f"<!-- reproduce:{name} -->", f"<!-- /reproduce:{name} -->"
+    start, end = f"<!-- section:{name} -->", f"<!-- /section:{name} -->"
     text = doc.read_text() if doc.exists() else "# Results\n"
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text:

@@ -54,12 +54,23 @@ def min_agreeing_bits(length: int, rate: float = FALSE_MATCH_RATE) -> int:
     return 0
 
 
-def block_scores(rgb: Image.Image) -> np.ndarray:
-    """The library's per-block watermark scores (row-major) over a top band of the image.
+def frame_scores(frame: np.ndarray, scale: float, block: int = 4) -> np.ndarray:
+    """Vectorised ``EmbedMaxDct.decode_frame`` + ``infer_dct_matrix`` of invisible-watermark: per
+    block (row-major), 1 if the largest non-DC coefficient's magnitude mod ``scale`` exceeds
+    ``scale / 2``. Same arithmetic and tie-breaking (first maximum) as the library; a test checks
+    it bit for bit against the library's loop, which is ~30x slower."""
+    rows, cols = frame.shape[0] // block, frame.shape[1] // block
+    blocks = frame[: rows * block, : cols * block].reshape(rows, block, cols, block).swapaxes(1, 2)
+    blocks = blocks.reshape(rows * cols, block * block)
+    pos = np.argmax(np.abs(blocks[:, 1:]), axis=1) + 1
+    val = np.abs(blocks[np.arange(len(blocks)), pos])
+    return (val % scale > 0.5 * scale).astype(np.float64)
 
-    This mirrors ``imwatermark``'s dwtDct decoder with a watermark length of 1, which leaves
-    every block's score in order, so any payload length can be read from one pass.
-    """
+
+def block_scores(rgb: Image.Image) -> np.ndarray:
+    """Per-block watermark scores (row-major) over a top band of the image, as invisible-watermark's
+    dwtDct decoder computes them before averaging per bit; any payload length can then be read
+    from this one pass."""
     import cv2
     import pywt
     from imwatermark.maxDct import EmbedMaxDct
@@ -69,14 +80,13 @@ def block_scores(rgb: Image.Image) -> np.ndarray:
     rows = min(h, -(-pixels // w // 8) * 8)
     bgr = np.ascontiguousarray(np.asarray(rgb.crop((0, 0, w, rows)), dtype=np.uint8)[:, :, ::-1])
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    embed = EmbedMaxDct(watermarks=[], wmLen=1)
-    scores: list[list[float]] = [[]]
+    scales = EmbedMaxDct(watermarks=[], wmLen=1)._scales
+    parts = []
     for channel in range(2):  # as the library decodes: channels 0-1, those with a positive scale
-        scale = embed._scales[channel]
-        if scale > 0:
+        if scales[channel] > 0:
             ca1, _ = pywt.dwt2(yuv[: rows // 4 * 4, : w // 4 * 4, channel], "haar")
-            scores = embed.decode_frame(ca1, scale, scores)
-    return np.asarray(scores[0], dtype=np.float64)
+            parts.append(frame_scores(ca1, scales[channel]))
+    return np.concatenate(parts)
 
 
 def agreements(rgb: Image.Image) -> dict[str, float]:
