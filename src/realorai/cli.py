@@ -388,6 +388,28 @@ def reproduce_cmd(
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    table = Table(
+        "model",
+        "accuracy",
+        "acc. real",
+        "acc. AI",
+        "ROC-AUC",
+        "AP",
+        "threshold (val)",
+        title="test split (the report's Model Comparison)",
+    )
+    for run in result["runs"]:
+        m = json.loads((Path(run) / "eval-test" / "metrics.json").read_text())
+        table.add_row(
+            m["model"],
+            *(
+                f"{m[k]:.3f}"
+                for k in ("accuracy", "accuracy_real", "accuracy_ai", "roc_auc", "average_precision", "threshold")
+            ),
+        )
+    out.print(table)
+    for name, note in result["notes"].items():
+        out.print(f"note on {name}: {note}")
     out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")
 
 

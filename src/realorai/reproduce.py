@@ -105,6 +105,7 @@ def reproduce(
         "timings_s": timings,
         "total_s": round(sum(timings.values()), 2),
         "report": [str(p) for p in written],
+        "runs": [str(r) for r in runs],
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "cuda": torch.cuda.is_available()},
     }
     write_json(out / "reproduce.json", result)
