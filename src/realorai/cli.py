@@ -322,11 +322,9 @@ def predict_cmd(
     quiet: Quiet = False,
 ) -> None:
     """P(AI) and a verdict per image; unreadable files are listed with the reason."""
-    from realorai.predict import predict
-
     if model is None:
         fail("no default detector is shipped yet: pass --model RUN_DIR (a folder written by `realorai train`)")
-    _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet, predict)
+    _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet)
 
 
 @app.command("inspect")
@@ -341,14 +339,11 @@ def inspect_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Evidence beyond pixels: C2PA credentials, Stable Diffusion watermarks, generator metadata."""
+    _run_predict(paths, model, True, pixels_only, c2pa_trust, as_json, as_csv, 32, device, quiet)
+
+
+def _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet) -> None:
     from realorai.predict import predict
-
-    _run_predict(paths, model, True, pixels_only, c2pa_trust, as_json, as_csv, 32, device, quiet, predict)
-
-
-def _run_predict(
-    paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet, predict
-) -> None:
     from realorai.provenance import configure_trust
 
     try:

@@ -9,7 +9,8 @@ import pandas as pd
 
 from realorai.atomic import write_json, write_with
 from realorai.checkpoint import load_checkpoint
-from realorai.data.manifest import load_manifest, usable
+from realorai.data.manifest import load_manifest
+from realorai.data.split import usable_split
 from realorai.inference import score_paths
 from realorai.metrics import binary_metrics, report_text
 from realorai.plots import plot_confusion, plot_roc
@@ -26,11 +27,7 @@ def evaluate_run(
 ) -> dict:
     """Score ``split`` of ``manifest`` with the run's best checkpoint at its validation threshold."""
     model, meta = load_checkpoint(run, pick_device(device))
-    df = load_manifest(manifest)
-    if "split" not in df.columns:
-        raise ValueError(f"{manifest}: no split column; run `realorai data split {manifest}` first")
-    part = usable(df)
-    part = part[part["split"] == split] if split != "all" else part
+    part = usable_split(load_manifest(manifest), split, manifest)
     if part.empty:
         raise ValueError(f"{manifest}: no usable images in split {split!r}")
     paths = part["path"].tolist()

@@ -25,7 +25,8 @@ import torch.nn as nn
 from realorai import CLASSES
 from realorai.atomic import write_json, write_text, write_with
 from realorai.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
-from realorai.data.manifest import load_manifest, usable
+from realorai.data.manifest import load_manifest
+from realorai.data.split import usable_split
 from realorai.metrics import binary_metrics, choose_threshold
 from realorai.models import count_params, create_model, get_spec
 from realorai.plots import plot_history
@@ -189,10 +190,7 @@ def fit(
     spec = get_spec(cfg.model)
 
     df = load_manifest(cfg.manifest)
-    if "split" not in df.columns:
-        raise ValueError(f"{cfg.manifest}: no split column; run `realorai data split {cfg.manifest}` first")
-    data = usable(df)
-    train_df, val_df = data[data["split"] == "train"], data[data["split"] == "val"]
+    train_df, val_df = (usable_split(df, name, cfg.manifest) for name in ("train", "val"))
     if train_df.empty or train_df["label"].nunique() < 2:
         raise ValueError(f"{cfg.manifest}: the train split needs images of both classes")
 

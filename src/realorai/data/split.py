@@ -54,6 +54,14 @@ def split(df: pd.DataFrame, seed: int = 0, ratios: tuple[float, float, float] = 
     return out
 
 
+def usable_split(df: pd.DataFrame, name: str, manifest: object = "manifest") -> pd.DataFrame:
+    """Usable rows of split ``name`` ("all" for every split); a clear error if never split."""
+    if "split" not in df.columns:
+        raise ValueError(f"{manifest}: no split column; run `realorai data split {manifest}` first")
+    data = usable(df)
+    return data if name == "all" else data[data["split"] == name]
+
+
 def split_counts(df: pd.DataFrame) -> dict:
     used = df[df["split"] != ""]
     return {
