@@ -140,7 +140,7 @@ def test_report_compares_runs(cnn_run, split_manifest, tmp_path):
     page = html_path.read_text()
     assert "report-cnn" in page and "data:image/png;base64," in page and "ROC-AUC" in page
     md = md_path.read_text()
-    assert "| report-cnn |" in md and "](" in md
+    assert "| report-cnn |" in md and "](" in md and "trained from scratch" in md
 
 
 def test_atomic_write_never_leaves_a_half_file(tmp_path):

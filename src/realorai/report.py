@@ -9,10 +9,12 @@ import os
 from pathlib import Path
 
 from realorai.atomic import write_text
+from realorai.models import get_spec
 
 COLUMNS = [
     ("model", "model"),
     ("params", "params (trainable)"),
+    ("init", "weights"),
     ("epoch", "best epoch"),
     ("threshold", "threshold (val)"),
     ("accuracy", "accuracy"),
@@ -31,12 +33,21 @@ PLOTS = [
 ]
 
 
+def _init(model: str, config: dict) -> str:
+    """How the weights started: a reader must see that an offline ResNet was not ImageNet-trained."""
+    if not get_spec(model).frozen_backbone:
+        return "trained from scratch"
+    if config.get("pretrained", True):
+        return "ImageNet backbone (frozen)"
+    return "RANDOM backbone (frozen; no ImageNet weights)"
+
+
 def _load(run: Path, split: str) -> dict:
     def read(name: str) -> dict:
         f = run / name
         return json.loads(f.read_text()) if f.is_file() else {}
 
-    summary, metrics = read("train_summary.json"), read(f"eval-{split}/metrics.json")
+    summary, metrics, config = read("train_summary.json"), read(f"eval-{split}/metrics.json"), read("config.json")
     if not metrics:
         raise FileNotFoundError(f"{run}: no eval-{split}/metrics.json (run `realorai evaluate {run} --split {split}`)")
     params = summary.get("params", {})
@@ -47,6 +58,7 @@ def _load(run: Path, split: str) -> dict:
         "row": {
             "model": metrics["model"],
             "params": f"{params.get('total', 0):,} ({params.get('trainable', 0):,})",
+            "init": _init(metrics["model"], config),
             "epoch": summary.get("best_epoch", ""),
             "threshold": metrics["threshold"],
             "accuracy": metrics["accuracy"],
@@ -56,7 +68,7 @@ def _load(run: Path, split: str) -> dict:
             "f1_macro": metrics["macro_avg"]["f1-score"],
             "roc_auc": metrics["roc_auc"],
             "average_precision": metrics["average_precision"],
-            "train_seconds": summary.get("train_seconds", ""),
+            "train_seconds": f"{summary['train_seconds']:.1f}" if "train_seconds" in summary else "",
         },
     }
 
