@@ -393,6 +393,7 @@ def reproduce_cmd(
         "threshold (val)",
         title="test split (the report's Model Comparison)",
     )
+    table.columns[0].overflow = "fold"  # model names are never cut
     for run in result["runs"]:
         m = json.loads((Path(run) / "eval-test" / "metrics.json").read_text())
         table.add_row(
