@@ -394,6 +394,7 @@ def reproduce_cmd(
         title="test split (the report's Model Comparison)",
     )
     table.columns[0].overflow = "fold"  # model names are never cut
+    table.columns[0].min_width = max((len(Path(run).name) for run in result["runs"]), default=5)
     for run in result["runs"]:
         m = json.loads((Path(run) / "eval-test" / "metrics.json").read_text())
         table.add_row(
