@@ -385,13 +385,13 @@ def reproduce_cmd(
         fail(str(e))
     table = Table(
         "model",
-        "accuracy",
-        "acc. real",
-        "acc. AI",
-        "ROC-AUC",
+        "acc",
+        "real",
+        "AI",
+        "AUC",
         "AP",
-        "threshold (val)",
-        title="test split (the report's Model Comparison)",
+        "thr",
+        title="test split: accuracy, on real, on AI; ROC-AUC; AP; threshold (from val)",
     )
     table.columns[0].overflow = "fold"  # model names are never cut
     table.columns[0].min_width = max((len(Path(run).name) for run in result["runs"]), default=5)
