@@ -9,7 +9,7 @@ import torchvision
 from PIL import Image
 
 from realorai.models import count_params, create_model, get_spec, list_models, resolve_data_config
-from realorai.models.transfer import TransferNet, lite_imagenet_classifier
+from realorai.models.transfer import RESNET101_WEIGHTS, TransferNet, lite_imagenet_classifier
 from realorai.models.weights import WeightsUnavailableError, torchvision_cache_file
 from realorai.preprocess import normalize, resize_for_model
 
@@ -65,7 +65,7 @@ def test_resnet101_offline_error_names_the_cache_file(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     with pytest.raises(WeightsUnavailableError) as e:
         create_model("resnet101-transfer", pretrained=True)
-    expected = torchvision_cache_file(torchvision.models.ResNet101_Weights.IMAGENET1K_V2)
+    expected = torchvision_cache_file(RESNET101_WEIGHTS)
     assert str(expected) in str(e.value) and str(tmp_path) in str(expected)
     assert "--no-pretrained" in str(e.value)
 
@@ -76,7 +76,7 @@ def test_resnet101_loads_weights_from_the_torch_hub_cache(tmp_path, monkeypatch)
     monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("tried to download"))
     torch.manual_seed(1)
     reference = torchvision.models.resnet101()
-    path = torchvision_cache_file(torchvision.models.ResNet101_Weights.IMAGENET1K_V2)
+    path = torchvision_cache_file(RESNET101_WEIGHTS)
     path.parent.mkdir(parents=True)
     torch.save(reference.state_dict(), path)
     model = create_model("resnet101-transfer", pretrained=True)

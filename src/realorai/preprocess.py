@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,9 +99,13 @@ def load_tensors(
                 good.append(result)
                 index.append(i)
             advance()
+    return _stack(good, cfg), index, errors
+
+
+def _stack(images: list[torch.Tensor], cfg: DataConfig) -> torch.Tensor:
+    """Stack uint8 images; an empty list gives an empty (0, 3, S, S) batch."""
     size = cfg.input_size
-    stacked = torch.stack(good) if good else torch.empty(0, 3, size, size, dtype=torch.uint8)
-    return stacked, index, errors
+    return torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8)
 
 
 class TensorCache:
@@ -115,7 +120,7 @@ class TensorCache:
         self, paths: list[str], cfg: DataConfig, show_progress: bool = True
     ) -> tuple[torch.Tensor, list[int], dict[str, str]]:
         """Like :func:`load_tensors`, reusing images decoded before with the same preprocessing."""
-        key_cfg = DataConfig(cfg.input_size, (0, 0, 0), (1, 1, 1), cfg.interpolation, cfg.resize, cfg.crop_pct)
+        key_cfg = replace(cfg, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))  # normalisation does not change pixels
         missing = [p for p in dict.fromkeys(paths) if (p, key_cfg) not in self._store and p not in self._errors]
         if missing:
             tensors, index, errors = load_tensors(missing, cfg, show_progress)
@@ -123,10 +128,5 @@ class TensorCache:
             for t, i in zip(tensors, index, strict=True):
                 self._store[(missing[i], key_cfg)] = t
         index = [i for i, p in enumerate(paths) if (p, key_cfg) in self._store]
-        size = cfg.input_size
-        stacked = (
-            torch.stack([self._store[(paths[i], key_cfg)] for i in index])
-            if index
-            else torch.empty(0, 3, size, size, dtype=torch.uint8)
-        )
+        stacked = _stack([self._store[(paths[i], key_cfg)] for i in index], cfg)
         return stacked, index, {p: self._errors[p] for p in paths if p in self._errors}

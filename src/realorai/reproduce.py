@@ -17,18 +17,13 @@ from realorai.data.manifest import save_manifest, scan, summary
 from realorai.data.overview import sample_grid
 from realorai.data.split import split, split_counts
 from realorai.evaluate import evaluate_run
+from realorai.models.transfer import RESNET101_WEIGHTS
 from realorai.models.weights import torchvision_cache_file, torchvision_weights_available
 from realorai.preprocess import TensorCache
 from realorai.report import write_report
 from realorai.train import fit, resolve_config
 
 REPORT_MODELS = ("report-cnn", "resnet101-transfer", "efficientnet-lite0-transfer")
-
-
-def _resnet_weights():
-    import torchvision
-
-    return torchvision.models.ResNet101_Weights.IMAGENET1K_V2
 
 
 def reproduce(
@@ -75,10 +70,10 @@ def reproduce(
     runs = []
     for name in models:
         pretrained = True
-        if name == "resnet101-transfer" and not torchvision_weights_available(_resnet_weights()):
+        if name == "resnet101-transfer" and not torchvision_weights_available(RESNET101_WEIGHTS):
             pretrained = False
             notes[name] = (
-                f"ImageNet weights not found at {torchvision_cache_file(_resnet_weights())}: "
+                f"ImageNet weights not found at {torchvision_cache_file(RESNET101_WEIGHTS)}: "
                 "backbone is RANDOMLY INITIALISED (offline machine), unlike the report"
             )
             log(f"   NOTE {name}: {notes[name]}")

@@ -15,6 +15,8 @@ import torchvision
 from realorai.models.registry import DataConfig, ModelSpec, register_model
 from realorai.models.weights import load_lite_weights, load_torchvision_state_dict
 
+RESNET101_WEIGHTS = torchvision.models.ResNet101_Weights.IMAGENET1K_V2
+
 
 def report_head(in_features: int, num_classes: int, dropout: float = 0.5) -> nn.Sequential:
     return nn.Sequential(
@@ -52,15 +54,14 @@ class TransferNet(nn.Module):
 
 
 def _resnet101(num_classes: int, pretrained: bool) -> TransferNet:
-    weights = torchvision.models.ResNet101_Weights.IMAGENET1K_V2
     net = torchvision.models.resnet101(weights=None)
     if pretrained:
-        net.load_state_dict(load_torchvision_state_dict(weights))
+        net.load_state_dict(load_torchvision_state_dict(RESNET101_WEIGHTS))
     net.fc = nn.Identity()  # avgpool is already global average pooling
     return TransferNet(net, 2048, num_classes)
 
 
-_RESNET_TF = torchvision.models.ResNet101_Weights.IMAGENET1K_V2.transforms()
+_RESNET_TF = RESNET101_WEIGHTS.transforms()
 
 register_model(
     ModelSpec(

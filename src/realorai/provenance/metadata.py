@@ -37,7 +37,6 @@ GENERATION_CHUNKS = {
     "sd-metadata": "InvokeAI metadata",
     "Dream": "InvokeAI (dream) command",
 }
-FREE_TEXT_CHUNKS = ("Software", "Comment", "Description", "Title", "Author", "Source", "Generation time")
 EXIF_SOFTWARE, EXIF_MAKE, EXIF_MODEL, EXIF_DESCRIPTION, EXIF_ARTIST = 0x0131, 0x010F, 0x0110, 0x010E, 0x013B
 EXIF_IFD, EXIF_DATETIME_ORIGINAL, EXIF_USER_COMMENT = 0x8769, 0x9003, 0x9286
 DST_RE = re.compile(r"DigitalSourceType(?:>|=\"|\s*=\s*')\s*(?:[^<\"']*/)?([A-Za-z]+)")
@@ -65,7 +64,7 @@ def _png_chunks(img: Image.Image) -> list[Finding]:
                     Finding("metadata", f"PNG '{key}' chunk: {GENERATION_CHUNKS[key]}", "strong", "ai", value)
                 )
                 continue
-        if key in FREE_TEXT_CHUNKS or key not in GENERATION_CHUNKS:
+        if key not in GENERATION_CHUNKS:  # any other text: Software, Comment, Description, ...
             m = GENERATORS.search(value) or GENERATORS.search(key)
             if m:
                 strong = key == "Software"
