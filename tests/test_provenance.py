@@ -11,7 +11,7 @@ import pytest
 from conftest import smooth_image
 from PIL import Image, PngImagePlugin
 
-from realorai.provenance import combine, configure_trust, inspect_evidence
+from realorai.provenance import combine, inspect_evidence
 from realorai.provenance.findings import MAX_VALUE_CHARS, Finding
 
 c2pa = pytest.importorskip("c2pa")
@@ -73,16 +73,13 @@ def make_ca_and_signer(org: str = "realorai tests"):
     return ca.public_bytes(pem).decode(), c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain)
 
 
-def sign_image(path, signer, source_type: str) -> None:
+def sign_image(path, signer, source_type: str, repeat: int = 1) -> None:
+    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
+    actions += [{"action": "c2pa.edited", "digitalSourceType": IPTC + source_type}] * (repeat - 1)
     manifest = {
         "claim_generator_info": [{"name": "realorai-test", "version": "1"}],
         "title": path.name,
-        "assertions": [
-            {
-                "label": "c2pa.actions",
-                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]},
-            }
-        ],
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}],
     }
     src = io.BytesIO()
     smooth_image(7, 128, noise=10).save(src, "JPEG", quality=92)
@@ -98,8 +95,8 @@ def signer():
     return make_ca_and_signer()[1]
 
 
-def findings(path, source: str | None = None) -> list[dict]:
-    result = inspect_evidence(path)
+def findings(path, source: str | None = None, **kw) -> list[dict]:
+    result = inspect_evidence(path, **kw)
     return [f for f in result["findings"] if source is None or f["source"] == source]
 
 
@@ -109,7 +106,7 @@ def test_c2pa_generation_claim_untrusted_signer(tmp_path, signer):
     sign_image(f, signer, "trainedAlgorithmicMedia")
     (found,) = findings(f, "c2pa")
     assert found["strength"] == "moderate" and found["points_to"] == "ai"
-    assert "untrusted signer" in found["what"] and "trainedAlgorithmicMedia" in found["what"]
+    assert "signer not on the trust list" in found["what"] and "trainedAlgorithmicMedia" in found["what"]
     assert "Test Signer" in found["what"]
 
 
@@ -124,12 +121,13 @@ def test_c2pa_trusted_signer_decides(tmp_path):
     ca_pem, own_signer = make_ca_and_signer("trusted org")
     f = tmp_path / "trusted.jpg"
     sign_image(f, own_signer, "trainedAlgorithmicMedia")
-    configure_trust(ca_pem)
-    try:
-        (found,) = findings(f, "c2pa")
-    finally:
-        configure_trust(make_ca_and_signer("nobody")[0])  # leave no trusted test CA behind
+    (found,) = findings(f, "c2pa", trust=ca_pem)
     assert found["strength"] == "strong" and "trusted signer" in found["what"]
+    # The same file against the bundled official list: our test CA is not on it.
+    (default,) = findings(f, "c2pa")
+    assert default["strength"] == "moderate" and "not on the trust list" in default["what"]
+    (unchecked,) = findings(f, "c2pa", trust=None)
+    assert unchecked["strength"] == "moderate" and "trust not checked" in unchecked["what"]
     verdict = combine([Finding(**found)], p_ai=0.1, threshold=0.5)
     assert verdict["verdict"] == "ai" and verdict["pixel_verdict"] == "real"
 
@@ -287,17 +285,87 @@ def test_non_image_bytes_are_an_error_not_a_crash(tmp_path):
 
 # ------------------------------------------------------------------ combining
 def test_combine_rule():
-    strong_ai = Finding("watermark", "sd mark", "strong", "ai")
-    strong_real = Finding("c2pa", "camera", "strong", "real")
+    watermark_ai = Finding("watermark", "sd mark", "strong", "ai")
+    png_ai = Finding("metadata", "PNG parameters", "strong", "ai")
+    c2pa_real = Finding("c2pa", "camera", "strong", "real")
+    c2pa_ai = Finding("c2pa", "generated", "strong", "ai")
     moderate_ai = Finding("metadata", "xmp", "moderate", "ai")
-    assert combine([strong_ai], 0.2)["verdict"] == "ai"
-    assert combine([strong_ai], 0.2, pixels_only=True)["verdict"] == "real"
-    assert combine([moderate_ai], 0.2)["verdict"] == "real"  # only strong evidence overrides pixels
-    conflict = combine([strong_ai, strong_real], 0.9)
-    assert conflict["verdict"] == "ai" and "conflicts" in conflict["basis"]
+    # Only verified provenance decides alone, against the pixels too.
+    assert combine([c2pa_ai], 0.1)["verdict"] == "ai"
+    assert combine([c2pa_ai], 0.1, pixels_only=True)["verdict"] == "real"
+    # Forgeable claims never silently override a pixel verdict: they raise a conflict.
+    for claim in (watermark_ai, png_ai):
+        c = combine([claim], 0.05)
+        assert c["verdict"] == "conflict" and "pixels say real" in c["basis"] and "can be added" in c["basis"]
+        assert combine([claim], 0.95)["verdict"] == "ai"
+    assert "watermark" in combine([watermark_ai], 0.05)["basis"]
+    assert combine([moderate_ai], 0.2)["verdict"] == "real"  # moderate evidence never decides
+    both = combine([c2pa_ai, c2pa_real], 0.9)
+    assert both["verdict"] == "ai" and "verified provenance conflicts" in both["basis"]
     assert combine([], None)["verdict"] == "unknown"
-    assert combine([strong_real], None)["verdict"] == "real"
-    assert combine([strong_ai], 0.2)["p_ai"] == 0.2  # the pixel score is always kept apart
+    assert combine([c2pa_real], None)["verdict"] == "real"
+    unsigned_only = combine([png_ai], None)
+    assert unsigned_only["verdict"] == "ai" and "could be forged" in unsigned_only["basis"]
+    assert combine([watermark_ai], 0.2)["p_ai"] == 0.2  # the pixel score is always kept apart
+
+
+IPTC_TERMS = {
+    "trainedAlgorithmicMedia": "ai",
+    "compositeWithTrainedAlgorithmicMedia": "ai",
+    "digitalCapture": "real",
+    "computationalCapture": "real",
+    "negativeFilm": "real",
+    "algorithmicallyEnhanced": None,
+    "compositeSynthetic": None,
+    "algorithmicMedia": None,
+    "dataDrivenMedia": None,
+}
+
+
+@pytest.mark.parametrize(("term", "points_to"), IPTC_TERMS.items())
+def test_iptc_terms_by_published_meaning(tmp_path, signer, term, points_to):
+    f = tmp_path / "x.jpg"
+    sign_image(f, signer, term)
+    (found,) = findings(f, "c2pa")
+    assert found["points_to"] == points_to
+    if points_to is None:  # non-generative enhancement and composites of unknown parts prove nothing
+        assert found["strength"] == "weak"
+        assert combine([Finding(**found)], 0.05)["verdict"] == "real"
+
+
+def test_repeated_actions_give_one_finding(tmp_path, signer):
+    f = tmp_path / "x.jpg"
+    sign_image(f, signer, "trainedAlgorithmicMedia", repeat=3)
+    assert len(findings(f, "c2pa")) == 1
+
+
+EDITORS_AND_CAMERAS = [
+    "Editor de imagen 3.2",
+    "Adobe Photoshop 25.0 (Windows)",
+    "Adobe Lightroom Classic 13.0 (Macintosh)",
+    "GIMP 2.10.36",
+    "paint.net 5.0.12",
+    "Affinity Photo 2.3",
+    "darktable 4.6.1",
+    "Imagenomic Portraiture 4",
+    "Firefly Studio",
+    "HDR+ 1.0.641377693z",
+    "iPhone 15 Pro",
+    "ILCE-7M4 v2.00",
+    "Snapseed 2.0",
+    "Microsoft Windows Photo Viewer 10.0",
+    "Krita 5.2",
+]
+
+
+@pytest.mark.parametrize("software", EDITORS_AND_CAMERAS)
+def test_editor_and_camera_software_is_not_a_generator(tmp_path, software):
+    f = tmp_path / "x.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", software)
+    info.add_text("Description", "Imagen de la playa")
+    smooth_image(1, 32).save(f, pnginfo=info)
+    assert [x for x in findings(f) if x["points_to"] == "ai"] == []
 
 
 def test_audit_flags_metadata_that_gives_the_label_away(tmp_path):

@@ -7,6 +7,7 @@ later run would trust.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,16 +16,34 @@ from pathlib import Path
 from typing import Any
 
 
+def _read_umask() -> int:
+    # Read once at import, while single-threaded: os.umask can only be read by setting it.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it onto ``target`` on success."""
+    """Yield a temporary path in the target's folder; rename it onto ``target`` on success.
+
+    The file gets the usual permissions (0666 less the umask, not mkstemp's 0600) and is
+    flushed to disk before the rename, so a crash leaves the old file or the new one, whole.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # A short temporary name: a target name near the file system's limit must still fit.
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~UMASK)
+        with open(tmp_path, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -46,5 +65,17 @@ def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     return write_with(target, lambda p: p.write_bytes(data))
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and infinities become null: strict JSON parsers reject them."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def write_json(target: str | os.PathLike[str], obj: Any) -> Path:
-    return write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    """Strict JSON (``allow_nan=False``): NaN is written as null."""
+    return write_text(target, json.dumps(_finite(obj), indent=2, allow_nan=False, default=str) + "\n")

@@ -148,6 +148,20 @@ def models_cmd() -> None:
             f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}",
             highlight=False,
         )
+    from realorai.checkpoint import read_meta
+    from realorai.detector.api import default_weights
+
+    try:
+        path = default_weights()
+        meta = read_meta(path)
+    except (FileNotFoundError, ValueError) as e:
+        err.print(f"no shipped default detector: {e}", highlight=False)
+        return
+    out.print(
+        f"[bold]default[/] (used when no --model is given): {meta['model']} trained on "
+        f"{', '.join(meta.get('train_datasets', []))}, threshold {meta['threshold']:.3f}; {path}",
+        highlight=False,
+    )
 
 
 class Optim(StrEnum):
@@ -158,8 +172,12 @@ class Optim(StrEnum):
 @app.command("train")
 def train_cmd(
     model: Annotated[str, typer.Option(help="A name from `realorai models`.")],
-    manifest: Annotated[Path, typer.Option(help="Manifest with a split column.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")],
+    manifest: Annotated[list[Path] | None, typer.Option(help="Manifest with a split column (repeatable).")] = None,
+    data: Annotated[
+        list[Path] | None, typer.Option(help="Detectors: dataset folder to scan and split (repeatable).")
+    ] = None,
+    views: Annotated[int | None, typer.Option(help="Detectors: augmented crops per training image.")] = None,
     config: Annotated[Path | None, typer.Option(help="JSON or TOML file of training options.")] = None,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -177,13 +195,19 @@ def train_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Train a model; writes config, history, curves and best/last checkpoints to OUTPUT."""
+    from realorai.models import get_spec
     from realorai.models.weights import WeightsUnavailableError
     from realorai.train import fit, resolve_config
 
     try:
+        if get_spec(model).kind == "detector":
+            _train_detector(model, output, manifest or [], data or [], views, seed, batch_size, quiet)
+            return
+        if not manifest or len(manifest) != 1 or data:
+            fail(f"{model} trains on one --manifest with a split column (--data is for detector models)")
         cfg = resolve_config(
             model,
-            str(manifest),
+            str(manifest[0]),
             config,
             epochs=epochs,
             batch_size=batch_size,
@@ -206,6 +230,30 @@ def train_cmd(
         f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
         f"({summary['threshold_source']}); val accuracy {val.get('accuracy', float('nan')):.3f}; wrote {output}"
     )
+
+
+def _train_detector(model, output, manifests, data, views, seed, batch_size, quiet) -> None:
+    from realorai.detector.fit import DetectorConfig, fit_detector
+
+    overrides = {"views": views, "seed": seed, "batch_size": batch_size}
+    cfg = DetectorConfig(
+        model=model,
+        data=tuple(str(d) for d in data),
+        manifests=tuple(str(m) for m in manifests),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    s = fit_detector(cfg, output, show_progress=not quiet, log=out.print)
+    val = s["val"]
+    out.print(
+        f"{model}: C={s['C']:g}, temperature {s['temperature']:.3f}, threshold {s['threshold']:.3f} "
+        f"({s['threshold_source']}); validation ROC-AUC {val.get('roc_auc', float('nan')):.3f}, "
+        f"ECE {val.get('ece', float('nan')):.3f}; {s['train_seconds']:.0f} s; wrote {output}"
+    )
+    for name, m in s["test"].items():
+        out.print(
+            f"  test {name}: {m['n']} images, ROC-AUC {m['roc_auc']:.3f}, accuracy real {m['accuracy_real']:.3f} "
+            f"AI {m['accuracy_ai']:.3f}, ECE {m['ece']:.3f}"
+        )
 
 
 @app.command("evaluate")
@@ -256,6 +304,15 @@ def report_cmd(
     out.print("wrote " + ", ".join(map(str, written)))
 
 
+TRUST_HELP = (
+    "C2PA trust anchors: a PEM file, or 'none' to skip trust checking. Default: the official C2PA "
+    "conformance trust list bundled with realorai (credit: C2PA, conformance-public trust list, CC BY 4.0; "
+    "`realorai trust show` gives its date, `realorai trust refresh` updates it)."
+)
+NETWORK_HELP = "Let C2PA fetch remote manifests and OCSP responses named by the image (off: no request is made)."
+LOW_CONFIDENCE = "low confidence: smaller than the detector's crop, upsampled"
+
+
 def _print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
     if as_json:
         for r in rows:
@@ -289,10 +346,13 @@ def _print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
                 if r["p_ai"] is None
                 else (f"P(AI) {r['p_ai']:.3f} -> {r['verdict']} (threshold {r['threshold']:.3f})")
             )
-            out.print(f"  pixels:   {pixels}")
+            out.print(f"  pixels:   {pixels}" + (f" ({LOW_CONFIDENCE})" if r.get("low_confidence") else ""))
             c = r.get("combined")
             if c:
-                out.print(f"  combined: [bold]{c['verdict']}[/] by {escape(c['basis'])}")
+                if c["verdict"] == "conflict":
+                    out.print(f"  combined: [bold]{escape(c['basis'])}[/]")
+                else:
+                    out.print(f"  combined: [bold]{c['verdict']}[/] by {escape(c['basis'])}")
             for f in r.get("findings", []):
                 arrow = f" -> {f['points_to']}" if f["points_to"] else ""
                 tag = escape(f"[{f['strength']}{arrow}]")
@@ -304,17 +364,21 @@ def _print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
         table.columns[0].overflow = table.columns[3].overflow = "fold"  # never cut a path or a reason
         for r in rows:
             p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
-            table.add_row(escape(r["path"]), r["verdict"], p, escape(r["error"]))
+            note = r["error"] or (LOW_CONFIDENCE if r.get("low_confidence") else "")
+            table.add_row(escape(r["path"]), r["verdict"], p, escape(note))
         out.print(table)
 
 
 @app.command("predict")
 def predict_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
-    model: Annotated[Path | None, typer.Option(help="Run folder or checkpoint.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+    ] = None,
     evidence: Annotated[bool, typer.Option("--evidence", help="Add C2PA, watermark and metadata findings.")] = False,
     pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
-    c2pa_trust: Annotated[Path | None, typer.Option(help="PEM file of C2PA trust anchors.")] = None,
+    c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+    allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     batch_size: int = 32,
@@ -322,33 +386,38 @@ def predict_cmd(
     quiet: Quiet = False,
 ) -> None:
     """P(AI) and a verdict per image; unreadable files are listed with the reason."""
-    if model is None:
-        fail("no default detector is shipped yet: pass --model RUN_DIR (a folder written by `realorai train`)")
-    _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet)
+    _run_predict(
+        paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet
+    )
 
 
 @app.command("inspect")
 def inspect_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
-    model: Annotated[Path | None, typer.Option(help="Run folder or checkpoint for the pixel score.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Run folder or checkpoint for the pixel score (default: the shipped detector).")
+    ] = None,
     pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
-    c2pa_trust: Annotated[Path | None, typer.Option(help="PEM file of C2PA trust anchors.")] = None,
+    c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+    allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     device: str = "auto",
     quiet: Quiet = False,
 ) -> None:
     """Evidence beyond pixels: C2PA credentials, Stable Diffusion watermarks, generator metadata."""
-    _run_predict(paths, model, True, pixels_only, c2pa_trust, as_json, as_csv, 32, device, quiet)
+    _run_predict(paths, model, True, pixels_only, c2pa_trust, allow_network, as_json, as_csv, 32, device, quiet)
 
 
-def _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_csv, batch_size, device, quiet) -> None:
+def _run_predict(
+    paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet
+) -> None:
     from realorai.predict import predict
-    from realorai.provenance import configure_trust
+    from realorai.provenance import DEFAULT
+    from realorai.provenance.trust import resolve
 
     try:
-        if c2pa_trust:
-            configure_trust(c2pa_trust.read_text())
+        trust = DEFAULT if c2pa_trust is None else resolve(c2pa_trust)
         rows = predict(
             paths,
             model,
@@ -357,6 +426,8 @@ def _run_predict(paths, model, evidence, pixels_only, c2pa_trust, as_json, as_cs
             show_progress=not quiet and not (as_json or as_csv),
             evidence=evidence,
             pixels_only=pixels_only,
+            c2pa_trust=trust,
+            allow_network=allow_network,
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -409,6 +480,8 @@ def reproduce_cmd(
         out.print(f"note on {name}: {note}")
     out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")
 
+
+from realorai import cli_bench, cli_trust  # noqa: E402,F401  (register `benchmark`, `trust`)
 
 if __name__ == "__main__":
     app()

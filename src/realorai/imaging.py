@@ -9,7 +9,6 @@ EXIF orientation applied, transparency composited onto white, CMYK and 16-bit co
 from __future__ import annotations
 
 import contextlib
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Refuse images above this many pixels before decoding them (a 12,000 x 10,000 photo is fine;
 # a 50,000 x 50,000 "bomb" that would need 7.5 GB of RAM is not).
 DEFAULT_MAX_PIXELS = 120_000_000
+
+# Pillow's own bomb check (a warning at 89.5 MP, an error at 179 MP) is replaced by the explicit
+# limit above, checked from the header in open_image before any pixel is decoded. Warnings are
+# never turned into errors: that is process-global and not thread-safe, so parallel scans
+# classified the same file differently from run to run.
+Image.MAX_IMAGE_PIXELS = None
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -42,15 +47,15 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     if size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        img = Image.open(path)  # reads the header only; the size is checked below, before decoding
+    except Image.DecompressionBombError as e:  # cannot happen with the limit off; kept for safety
         raise ImageLoadError(path, f"decompression bomb refused: {e}", "unsupported") from e
     except UnidentifiedImageError as e:
         raise ImageLoadError(path, "not a recognised image format (cannot identify image file)") from e
     except OSError as e:
         raise ImageLoadError(path, f"cannot open image: {e}") from e
+    except (ValueError, SyntaxError, EOFError) as e:  # e.g. Pillow's limit on PNG text chunks
+        raise ImageLoadError(path, f"cannot open image: {type(e).__name__}: {e}") from e
     w, h = img.size
     if w * h > max_pixels:
         img.close()
@@ -94,8 +99,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         if mode == "F" and arr.size and arr.max() <= 1.0:
             arr = arr * 255.0
-        elif mode != "F" and arr.size and arr.max() > 255:
-            arr = arr / 257.0  # 16-bit range -> 8-bit
+        elif mode != "F":
+            # Scale by the bit depth, never by the image's own maximum: a dark 16-bit image
+            # stays dark. Pillow opens 16-bit files as I;16* (or I for some PNGs and TIFFs).
+            arr = arr / 257.0
         return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in img.info

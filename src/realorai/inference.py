@@ -24,10 +24,17 @@ def score_tensors(model, x: torch.Tensor, batch_size: int = 32) -> np.ndarray:
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def score_paths(
-    model, paths: list[str], batch_size: int = 32, show_progress: bool = True
-) -> tuple[np.ndarray, dict[str, str]]:
-    """P(AI) per path (NaN where the image could not be read) and {path: reason} for those."""
+def score_paths(model, paths: list[str], batch_size: int = 32, show_progress: bool = True, details: bool = False):
+    """P(AI) per path (NaN where the image could not be read) and {path: reason} for those.
+
+    Detectors (``resize == "crops"``) score several native-resolution crops per image; with
+    ``details`` the result is (P(AI), low-confidence flags, per-crop P(AI), errors) for any model.
+    """
+    if model.data_config.resize == "crops":
+        from realorai.detector.score import score_crops
+
+        probs, low, crops, errors = score_crops(model, paths, min(batch_size, 16), None, show_progress)
+        return (probs, low, crops, errors) if details else (probs, errors)
     probs = np.full(len(paths), np.nan)
     errors: dict[str, str] = {}
     with progress_bar("score", len(paths), show_progress) as advance:
@@ -38,6 +45,8 @@ def score_paths(
             if index:
                 probs[np.asarray(index) + start] = score_tensors(model, x, batch_size)
             advance(len(chunk))
+    if details:
+        return probs, np.zeros(len(paths), bool), [np.asarray([p]) for p in probs], errors
     return probs, errors
 
 

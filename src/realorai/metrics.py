@@ -73,3 +73,28 @@ def report_text(y_true: np.ndarray, p_ai: np.ndarray, threshold: float) -> str:
 def roc_points(y_true: np.ndarray, p_ai: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fpr, tpr, _ = roc_curve(np.asarray(y_true).astype(int), np.asarray(p_ai, dtype=float))
     return fpr, tpr
+
+
+def roc_auc_or_nan(y_true: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC, NaN when only one class is present or no score is finite."""
+    y, s = np.asarray(y_true).astype(int), np.asarray(score, dtype=float)
+    ok = np.isfinite(s)
+    y, s = y[ok], s[ok]
+    return float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
+
+
+def expected_calibration_error(y_true: np.ndarray, p_ai: np.ndarray, bins: int = 15) -> float:
+    """ECE of P(AI): ``bins`` equal-width bins over [0, 1], the size-weighted mean gap between the
+    mean P(AI) in a bin and the fraction of AI images in it (so 0.9 should mean AI 9 times in 10)."""
+    y, p = np.asarray(y_true).astype(float), np.asarray(p_ai, dtype=float)
+    ok = np.isfinite(p)
+    y, p = y[ok], p[ok]
+    if len(y) == 0:
+        return float("nan")
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            ece += m.mean() * abs(y[m].mean() - p[m].mean())
+    return float(ece)

@@ -34,6 +34,9 @@ from realorai.preprocess import TensorCache, augment_batch, build_augment, norma
 from realorai.progress import progress_bar
 
 STATE = "last_state.pt"  # optimizer state + history, for --resume
+# A threshold chosen on fewer validation images of a class than this is noise (2 images once
+# chose 0.96): below it the threshold stays 0.5 and the checkpoint says why.
+MIN_VAL_PER_CLASS = 10
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,12 @@ def labels_of(df) -> np.ndarray:
 
 def batches(n: int, batch_size: int, shuffle: bool, gen: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
-    yield from order.split(batch_size)
+    chunks = list(order.split(batch_size))
+    if shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
+        # A training batch of one image breaks BatchNorm ("Expected more than 1 value per
+        # channel"): fold it into the batch before.
+        chunks[-2:] = [torch.cat(chunks[-2:])]
+    yield from chunks
 
 
 def autocast(device: torch.device, precision: str):
@@ -165,6 +173,24 @@ def extract_features(
     return torch.cat(out) if out else torch.empty(0, model.num_features)
 
 
+# Options that may change when a run is resumed: more epochs, or a different patience.
+RESUMABLE_CHANGES = ("epochs", "patience")
+
+
+def check_resume_config(out: Path, cfg: TrainConfig) -> None:
+    """Refuse to resume with other settings than the run was started with (they would be ignored
+    by the restored optimizer, or mix two experiments in one folder)."""
+    try:
+        old = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{out}: cannot resume, config.json unreadable ({e})") from e
+    new = asdict(cfg)
+    changed = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
+    if changed:
+        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
+        raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")
+
+
 def _history_csv(history: list[dict]) -> str:
     buf = io.StringIO()
     if history:
@@ -184,6 +210,8 @@ def fit(
     """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if resume and (out / STATE).is_file():
+        check_resume_config(out, cfg)  # before anything in the run folder is rewritten
     write_json(out / "config.json", asdict(cfg))
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
@@ -265,11 +293,20 @@ def fit(
     best_epoch, start, stale = -1, 0, 0
     state_path = out / STATE
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        # weights_only: a received run folder must never run code (a pickle can); this state is
+        # tensors, numbers, lists and dicts only.
+        try:
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as e:  # UnpicklingError for anything but plain data
+            raise ValueError(f"{state_path}: refused to load (not plain training state: {type(e).__name__})") from e
+        if state.get("stopped_early"):
+            raise ValueError(f"{out}: this run stopped early at epoch {len(state['history'])}; start a new run folder")
         trainable.load_state_dict(state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         gen.set_state(state["gen"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         history, best_epoch, stale = state["history"], state["best_epoch"], state["stale"]
         best_key = tuple(state["best_key"]) if state["best_key"] else None
         start = len(history)
@@ -315,10 +352,12 @@ def fit(
                 "best_epoch": best_epoch,
                 "best_key": best_key,
                 "stale": stale,
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "stopped_early": bool(cfg.patience and stale >= cfg.patience),
             }
             write_with(state_path, partial(torch.save, state))
             advance()
-            if cfg.patience and stale >= cfg.patience:
+            if state["stopped_early"]:
                 print(f"early stop: no validation improvement for {stale} epochs")
                 break
 
@@ -328,18 +367,23 @@ def fit(
         best_trainable = best_model.head if spec.frozen_backbone else best_model
         _, _, p_val = evaluate(best_trainable, val_loader(), loss_fn, device, cfg.precision)
         y = y_val.numpy()
-        if len(np.unique(y)) == 2:
+        n_val = {c: int((y == i).sum()) for i, c in enumerate(CLASSES)}
+        if min(n_val.values()) >= MIN_VAL_PER_CLASS:
             threshold, source = choose_threshold(y, p_val), "validation (max balanced accuracy)"
         else:
-            threshold, source = 0.5, "default 0.5 (validation split has one class)"
+            threshold = 0.5
+            source = f"default 0.5 (validation has {n_val}, under {MIN_VAL_PER_CLASS} per class)"
+            print(f"warning: threshold {source}")
         val_metrics = binary_metrics(y, p_val, threshold)
     else:
         threshold, source, val_metrics = 0.5, "default 0.5 (no validation split)", {}
+        n_val = {c: 0 for c in CLASSES}
     meta = {
         "epoch": best_epoch,
         "config": asdict(cfg),
         "threshold": threshold,
         "threshold_source": source,
+        "n_val": n_val,
         "metrics": {"val": val_metrics},
         "skipped": skipped,
     }

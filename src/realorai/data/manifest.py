@@ -127,7 +127,10 @@ def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
             metadata = inspect_metadata(img)
             # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
             rgb = decode(img, path, draft=256)
-        row["phash"] = str(imagehash.phash(rgb))
+        # A flat or degenerate (1xN) image's phash carries no information: such images all share
+        # one hash and would be grouped as "near duplicates" of each other across labels.
+        small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
+        row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
         # Provenance the audit can use (the pixel-level watermark check is left to `inspect`).
         summary = evidence_summary([f.to_dict() for f in metadata + inspect_c2pa(path)])
         row.update({k: summary[k] for k in PROVENANCE_COLUMNS})
@@ -155,7 +158,7 @@ def scan(
     workers = workers or min(8, os.cpu_count() or 1)
     rows = []
     with ThreadPoolExecutor(workers) as pool, progress_bar("scan", len(files), show_progress) as advance:
-        for row in pool.map(lambda p: probe(p, max_pixels), files):
+        for row in pool.map(lambda p: _probe_named(p, max_pixels), files):
             rows.append(row)
             advance()
     for row, path in zip(rows, files, strict=True):
@@ -174,6 +177,19 @@ def scan(
     for col in ("sha256", "phash", "format", "mode", "label", "reason"):
         df[col] = df[col].fillna("").astype(str)
     return group_duplicates(df, near_threshold)
+
+
+def printable_path(path: Path) -> str:
+    """The path as text; bytes that are not UTF-8 are shown as \\xNN instead of failing later."""
+    raw = os.fsencode(path)
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _probe_named(path: Path, max_pixels: int) -> dict:
+    name = printable_path(path)
+    if name != str(path):  # a file name that is not valid UTF-8 cannot be stored or shown as is
+        return {"path": name, "status": "unsupported", "reason": "file name is not valid UTF-8 (rename the file)"}
+    return probe(path, max_pixels)
 
 
 def _near_pairs(hashes: np.ndarray, threshold: int) -> list[tuple[int, int]]:
@@ -220,6 +236,8 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
             parent[max(ra, rb)] = min(ra, rb)
 
     decoded = df.index[df["status"].isin(["ok", "unlabeled"])]
+    # Labelled copies first: an unlabeled copy (downloads/x.png) never displaces a labelled one.
+    decoded = sorted(decoded, key=lambda i: (df.at[i, "status"] != "ok", i))
     # Exact duplicates: same bytes. Keep the first path; the rest carry no new information.
     first_of: dict[str, int] = {}
     for i in decoded:
@@ -232,11 +250,17 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
         else:
             first_of[sha] = i
     # Near duplicates stay usable but share a group, so a split keeps them on one side.
-    keepers = np.array(list(first_of.values()), dtype=int)
+    keepers = np.array([i for i in first_of.values() if df.at[i, "phash"]], dtype=int)
     if len(keepers) > 1:
         hashes = np.array([int(df.at[i, "phash"], 16) for i in keepers], dtype=np.uint64)
         for a, b in _near_pairs(hashes, near_threshold):
-            union(int(keepers[a]), int(keepers[b]))
+            ra, rb = find(int(keepers[a])), find(int(keepers[b]))
+            # Complete-link on group founders: join two groups only if their first members are
+            # close too, so a chain of small steps (blends between unrelated images) never
+            # merges unrelated images.
+            ha, hb = int(df.at[ra, "phash"], 16), int(df.at[rb, "phash"], 16)
+            if ra != rb and (ha ^ hb).bit_count() <= near_threshold:
+                union(ra, rb)
     df["dup_group"] = [find(i) for i in range(len(df))]
     df["label_conflict"] = False
     groups = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group")["label"].nunique()
@@ -264,8 +288,32 @@ def load_manifest(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path}: manifest not found (create one with `realorai data scan`)")
     if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False)
+        return _typed(pd.read_csv(path, keep_default_na=False, dtype=str), path)
     return pd.read_parquet(path)
+
+
+BOOL_COLUMNS = ("exif", "c2pa", "generator_metadata", "camera_exif", "label_conflict")
+INT_COLUMNS = ("width", "height", "bytes", "dup_group")
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _typed(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A CSV manifest with the same column types as a scanned (or Parquet) one; a cell that is
+    not what its column needs is an error naming the column, never a silent guess."""
+    for col in BOOL_COLUMNS:
+        if col in df.columns:
+            values = df[col].str.strip().str.lower()
+            bad = ~values.isin(list(_BOOLS))
+            if bad.any():
+                rows = ", ".join(str(i + 2) for i in df.index[bad][:5])  # +2: header, 1-based
+                raise ValueError(f"{path}: column {col!r} needs True/False, got {df[col][bad].iloc[0]!r} (line {rows})")
+            df[col] = values.map(_BOOLS).astype(bool)
+    for col in INT_COLUMNS:
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col].replace("", None), errors="raise").astype("Int64")
+    if "jpeg_quality" in df.columns:
+        df["jpeg_quality"] = pd.to_numeric(df["jpeg_quality"].replace("", None)).astype("float64")
+    return df
 
 
 def usable(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Model registry: ``create_model(name, num_classes, pretrained)`` and ``list_models()``."""
 
-from realorai.models import report_cnn, transfer  # noqa: F401  (register the models)
+from realorai.models import detector, report_cnn, transfer  # noqa: F401  (register the models)
 from realorai.models.registry import (
     DataConfig,
     ModelSpec,

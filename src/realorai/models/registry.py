@@ -16,8 +16,11 @@ class DataConfig:
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     interpolation: str = "bilinear"  # "bilinear" | "bicubic"
-    resize: str = "squash"  # "squash": straight to input_size^2 | "center_crop": short side, then crop
+    # "squash": straight to input_size^2 | "center_crop": short side, then crop |
+    # "crops": up to crop_grid^2 native-resolution crops whose logits are averaged (the detector)
+    resize: str = "squash"
     crop_pct: float = 1.0
+    crop_grid: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,6 +40,9 @@ class ModelSpec:
     preset: dict = field(default_factory=dict)
     # A frozen backbone lets training cache backbone features once per image (and view).
     frozen_backbone: bool = False
+    # "classifier": the report's models, trained by realorai.train | "detector": native-resolution
+    # crops, frozen features and a calibrated linear head, trained by realorai.detector.fit
+    kind: str = "classifier"
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

@@ -6,16 +6,20 @@ import time
 from pathlib import Path
 
 from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, decode, open_image
-from realorai.provenance.c2pa_evidence import configure_trust, inspect_c2pa
+from realorai.provenance.c2pa_evidence import DEFAULT, inspect_c2pa
 from realorai.provenance.findings import Finding, combine
 from realorai.provenance.metadata import inspect_metadata
 from realorai.provenance.watermark import inspect_watermark
 
-__all__ = ["Finding", "combine", "configure_trust", "inspect_evidence", "evidence_summary"]
+__all__ = ["DEFAULT", "Finding", "combine", "inspect_evidence", "evidence_summary"]
 
 
-def inspect_evidence(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+def inspect_evidence(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, trust: str | None = DEFAULT, allow_network: bool = False
+) -> dict:
     """All provenance findings for one file: {"path", "findings", "error", "seconds", "decode_seconds"}.
+
+    ``trust``: C2PA trust anchors (PEM), None for no trust checking, DEFAULT for the official list.
 
     ``decode_seconds`` is the part of ``seconds`` spent decoding pixels for the watermark check."""
     t0 = time.perf_counter()
@@ -31,8 +35,10 @@ def inspect_evidence(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
         findings += inspect_watermark(rgb)
     except ImageLoadError as e:
         error = e.reason
+    except Exception as e:  # a hostile file (a zlib-bomb text chunk...) ends this file's check, never the run
+        error = f"cannot read metadata: {type(e).__name__}: {e}"
     if not error:  # an unreadable image's error is reported once, not echoed by the C2PA parser
-        findings += inspect_c2pa(path)
+        findings += inspect_c2pa(path, trust, allow_network)
     return {
         "path": str(path),
         "findings": [f.to_dict() for f in findings],

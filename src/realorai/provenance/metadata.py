@@ -17,16 +17,20 @@ import xml.etree.ElementTree as ET
 
 from PIL import Image
 
-from realorai.provenance.c2pa_evidence import AI_SOURCE_TYPES, CAPTURE_SOURCE_TYPES
 from realorai.provenance.findings import Finding
+from realorai.provenance.iptc import describe
 
 MAX_XMP_BYTES = 1 << 20  # larger XMP packets are reported, not parsed
 MAX_SCAN_CHARS = 1 << 20  # text values are searched only this far: bounded work per file
 XMP_KEY = "XML:com.adobe.xmp"
 
+# Generator names as names: product strings and model ids, never bare words that mean something
+# else in some language ("imagen" is Spanish for image, "firefly" and "ideogram" are English words).
 GENERATORS = re.compile(
-    r"\b(midjourney|dall[\s·\-]?e(?:\s?[23])?|firefly|stable[\s_-]?diffusion|sdxl|imagen|novelai|comfyui|invokeai|"
-    r"automatic1111|leonardo\.ai|ideogram|flux\.1|bing image creator|craiyon|dreamstudio|gpt-4o image)\b",
+    r"\b(midjourney|dall[\s·\-]?e(?:\s?[23])?|adobe\s+firefly|stable[\s_-]?diffusion|sdxl|"
+    r"google[\s-]imagen|imagen-\d\.\d-(?:fast-)?generate|imagegeneration@\d{3}|novelai|comfyui|invokeai|"
+    r"automatic1111|leonardo\.ai|ideogram(?:\.ai|\s+ai)|flux\.1|bing image creator|craiyon|dreamstudio|"
+    r"gpt-4o image|gemini[\s-]\d(?:\.\d)?[\s-](?:flash|pro)[\s-]image)\b",
     re.IGNORECASE,
 )
 GENERATION_CHUNKS = {
@@ -97,18 +101,11 @@ def _xmp(img: Image.Image) -> list[Finding]:
     text = data.decode("utf-8", "replace")
     findings = []
     for dst in dict.fromkeys(DST_RE.findall(text)):
-        if dst in AI_SOURCE_TYPES:
-            findings.append(
-                Finding(
-                    "metadata",
-                    f"XMP IPTC DigitalSourceType {dst}: {AI_SOURCE_TYPES[dst]} (unsigned)",
-                    "moderate",
-                    "ai",
-                    dst,
-                )
-            )
-        elif dst in CAPTURE_SOURCE_TYPES:
-            findings.append(Finding("metadata", f"XMP IPTC DigitalSourceType {dst} (unsigned)", "weak", "real", dst))
+        kind, points_to, meaning = describe(dst)
+        strength = {"ai": "moderate", "capture": "weak", "human": "weak"}.get(kind, "none")
+        findings.append(
+            Finding("metadata", f"XMP IPTC DigitalSourceType {dst}: {meaning} (unsigned)", strength, points_to, dst)
+        )
     for tool in CREATOR_TOOL_RE.findall(text):
         m = GENERATORS.search(tool)
         if m:

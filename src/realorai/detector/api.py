@@ -1,0 +1,104 @@
+"""``Detector``: one object that takes a path or many and returns labelled, calibrated scores.
+
+from realorai import Detector
+det = Detector.default()            # the detector shipped inside the package
+det.predict("photo.jpg")            # {"path", "p_ai", "verdict", "threshold", "error", ...}
+det.predict(["a.jpg", "folder/"])   # one row per image found
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from realorai.checkpoint import load_checkpoint
+from realorai.inference import expand_inputs, score_paths
+
+DEFAULT_WEIGHTS = "detector-default.safetensors"
+
+
+def default_weights() -> Path:
+    """The shipped detector's checkpoint file, installed with the package."""
+    path = Path(str(resources.files("realorai") / "weights" / DEFAULT_WEIGHTS))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: the packaged default detector is missing (a broken install?); "
+            "reinstall realorai or pass --model RUN_DIR"
+        )
+    return path
+
+
+def verdict_of(p_ai: float | None, threshold: float, error: str = "") -> str:
+    """'ai' / 'real' comparing the unrounded score; 'error' for unreadable files, 'none' for no score."""
+    if error:
+        return "error"
+    if p_ai is None or not np.isfinite(p_ai):
+        return "none"
+    return "ai" if p_ai >= threshold else "real"
+
+
+def error_row(path: str, reason: str, threshold: float) -> dict:
+    """The row for an input that could not be scored."""
+    return {
+        "path": path,
+        "p_ai": None,
+        "verdict": "error",
+        "threshold": threshold,
+        "low_confidence": False,
+        "error": reason,
+    }
+
+
+class Detector:
+    """A loaded model and its decision threshold; ``predict`` gives the rows every front end shows."""
+
+    def __init__(self, model, meta: dict, source: str = "") -> None:
+        self.model, self.meta, self.source = model, meta, source
+        self.threshold = float(meta.get("threshold", 0.5))
+        self.name = meta.get("model", "")
+
+    @classmethod
+    def default(cls, device: str = "cpu") -> Detector:
+        return cls.from_checkpoint(default_weights(), device)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> Detector:
+        model, meta = load_checkpoint(path, device)
+        return cls(model, meta, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path | None, device: str = "cpu") -> Detector:
+        """``path`` (run folder or checkpoint), or the shipped default when None."""
+        return cls.default(device) if path is None else cls.from_checkpoint(path, device)
+
+    def score(self, paths: list[str], batch_size: int = 16, show_progress: bool = False):
+        """(P(AI) array, low-confidence flags, per-crop P(AI), {path: reason})."""
+        return score_paths(self.model, paths, batch_size, show_progress, details=True)
+
+    def rows(self, paths: list[str], batch_size: int = 16, show_progress: bool = False) -> list[dict]:
+        probs, low, crops, errors = self.score(paths, batch_size, show_progress)
+        out = []
+        for i, path in enumerate(paths):
+            p = None if np.isnan(probs[i]) else float(probs[i])
+            err = errors.get(path, "")
+            out.append(
+                {
+                    "path": path,
+                    "p_ai": p,
+                    "verdict": verdict_of(p, self.threshold, err),
+                    "threshold": self.threshold,
+                    "low_confidence": bool(low[i]),
+                    "error": err,
+                }
+            )
+        return out
+
+    def predict(self, inputs: str | Path | list, batch_size: int = 16) -> dict | list[dict]:
+        """One row for one file path; a list of rows for a list, a folder or a glob."""
+        single = isinstance(inputs, (str, Path)) and Path(inputs).is_file()
+        files, missing = expand_inputs([str(i) for i in (inputs if isinstance(inputs, list) else [inputs])])
+        rows = self.rows(files, batch_size)
+        rows += [error_row(p, r, self.threshold) for p, r in missing.items()]
+        return rows[0] if single else rows

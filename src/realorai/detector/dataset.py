@@ -1,0 +1,89 @@
+"""Images streamed from disk through a DataLoader: decoded, cropped (and augmented) by workers,
+so training and scoring memory does not grow with the number of images."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from realorai.detector.augment import AugmentConfig, augment
+from realorai.detector.crops import CropPlan, image_crops, to_uint8
+from realorai.imaging import ImageLoadError, load_image
+
+
+class CropDataset(Dataset):
+    """Item ``j`` is view ``j // len(paths)`` of image ``j % len(paths)``.
+
+    With ``aug`` every view is one augmented random crop, seeded by (seed, j) so that any
+    worker produces the same pixels. Without, an item is all of the plan's crops of the image.
+    An unreadable file yields an item with no crops and its reason, never an exception.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        plan: CropPlan,
+        aug: AugmentConfig | None = None,
+        views: int = 1,
+        seed: int = 0,
+        transform: Callable[[Image.Image], Image.Image] | None = None,
+    ) -> None:
+        self.paths, self.plan, self.aug, self.views, self.seed = list(paths), plan, aug, views, seed
+        # Applied to each decoded image first: the benchmark's JPEG / resize / blur perturbations.
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths) * self.views
+
+    def __getitem__(self, j: int) -> dict:
+        i = j % len(self.paths)
+        empty = torch.empty(0, 3, self.plan.size, self.plan.size, dtype=torch.uint8)
+        try:
+            img = load_image(self.paths[i])
+            if self.transform is not None:
+                img = self.transform(img)
+        except ImageLoadError as e:
+            return {"index": i, "crops": empty, "upsampled": False, "error": e.reason}
+        except Exception as e:  # one odd file never stops a run over thousands
+            return {"index": i, "crops": empty, "upsampled": False, "error": f"{type(e).__name__}: {e}"}
+        if self.aug is not None:
+            rng = random.Random(f"{self.seed}:{j}")
+            crop = augment(img, self.plan, self.aug, rng)
+            return {
+                "index": i,
+                "crops": to_uint8(crop)[None],
+                "upsampled": min(img.size) < self.plan.min_side,
+                "error": "",
+            }
+        crops, _, upsampled = image_crops(img, self.plan)
+        return {"index": i, "crops": crops, "upsampled": upsampled, "error": ""}
+
+
+def collate(items: list[dict]) -> dict:
+    """Concatenate the crops of several images; ``owner[k]`` is the item position of crop k."""
+    crops = torch.cat([it["crops"] for it in items])
+    owner = torch.cat([torch.full((len(it["crops"]),), n, dtype=torch.long) for n, it in enumerate(items)])
+    return {
+        "crops": crops,
+        "owner": owner,
+        "index": [it["index"] for it in items],
+        "upsampled": [it["upsampled"] for it in items],
+        "error": [it["error"] for it in items],
+    }
+
+
+def crop_loader(dataset: CropDataset, batch_size: int = 16, workers: int = 2) -> Iterator[dict]:
+    """Batches of images (each with all its crops), decoded by ``workers`` processes."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+    )

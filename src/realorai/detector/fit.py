@@ -1,0 +1,176 @@
+"""Training the detector: features of augmented native-resolution crops from a frozen backbone,
+a logistic-regression head chosen on validation data, temperature scaling and a threshold fitted
+on validation data, then a self-describing checkpoint.
+
+The pipeline streams images from disk (DataLoader workers decode and augment); features go to
+float16 memory-mapped files in the run folder, so RAM does not grow with the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from realorai.atomic import write_json
+from realorai.checkpoint import BEST, save_checkpoint
+from realorai.data.manifest import load_manifest, save_manifest, scan
+from realorai.data.split import parse_ratios, split, usable_split
+from realorai.detector.augment import AugmentConfig
+from realorai.detector.dataset import CropDataset
+from realorai.detector.features import extract_features
+from realorai.detector.head import fit_head_arrays, fit_temperature, load_into, predict_logits
+from realorai.detector.score import plan_of
+from realorai.metrics import binary_metrics, choose_threshold, expected_calibration_error, roc_auc_or_nan
+from realorai.models import create_model, get_spec
+
+MAX_RECORDED_TRAIN_FILES = 100_000
+DEFAULT_DETECTOR = "detector-lite0-early"  # chosen by cross-dataset AUC: docs/DETECTOR.md
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    model: str = DEFAULT_DETECTOR
+    data: tuple[str, ...] = ()  # dataset folders, scanned and split into the run folder
+    manifests: tuple[str, ...] = ()  # or manifests that already have a split column
+    views: int = 4  # augmented crops per training image, besides the clean crops
+    c_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    seed: int = 0
+    ratios: str = "70/10/20"
+    batch_size: int = 16
+    workers: int = 2
+    min_val_per_class: int = 10  # fewer validation images of a class: threshold 0.5, with a warning
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def dataset_parts(cfg: DetectorConfig, out: Path, show_progress: bool, log=print) -> pd.DataFrame:
+    """Usable rows of every dataset with columns path, label, y, dataset, split."""
+    frames = []
+    for folder in cfg.data:
+        name = Path(folder).name
+        log(f"scanning {folder}")
+        df = split(scan(folder, show_progress=show_progress), seed=cfg.seed, ratios=parse_ratios(cfg.ratios))
+        save_manifest(df, out / "manifests" / f"{name}.parquet")
+        frames.append(usable_split(df, "all").assign(dataset=name))
+    for m in cfg.manifests:
+        frames.append(usable_split(load_manifest(m), "all", m).assign(dataset=Path(m).stem))
+    if not frames:
+        raise ValueError("no training data: give dataset folders (--data) or split manifests (--manifest)")
+    df = pd.concat(frames, ignore_index=True)
+    bad = sorted(set(df["label"]) - {"real", "ai"})
+    if bad:
+        raise ValueError(f"labels {bad} are not real/ai: map class folders with `realorai data scan --label-map`")
+    return df.assign(y=(df["label"] == "ai").astype(int))
+
+
+def _features(model, paths, plan, cfg, desc, show_progress, aug=None, views=1):
+    ds = CropDataset(paths, plan, aug, views, cfg.seed)
+    f, upsampled, errors = extract_features(model, ds, cfg.batch_size, cfg.workers, show_progress, desc)
+    return f, upsampled, {paths[i % len(paths)]: r for i, r in errors.items()}
+
+
+def fingerprint(sha256s: list[str]) -> str:
+    """One hash of the set of training files (their sha256), recorded in the checkpoint."""
+    return hashlib.sha256("\n".join(sorted(sha256s)).encode()).hexdigest()
+
+
+def fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool = True, log=print) -> dict:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", cfg.to_dict())
+    if get_spec(cfg.model).kind != "detector":
+        raise ValueError(f"{cfg.model} is not a detector model (see `realorai models`)")
+    torch.manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    df = dataset_parts(cfg, out, show_progress, log)
+    train, val, test = (df[df["split"] == s].reset_index(drop=True) for s in ("train", "val", "test"))
+    if train["y"].nunique() < 2:
+        raise ValueError("the train split needs images of both classes")
+    model = create_model(cfg.model, pretrained=True).to(memory_format=torch.channels_last)
+    plan = plan_of(model)
+    paths = train["path"].tolist()
+    f_clean, _, skipped = _features(model, paths, plan, cfg, "features train", show_progress)
+    f_aug, _, _ = _features(
+        model, paths, plan, cfg, "features train (augmented)", show_progress, cfg.augment, cfg.views
+    )
+    x = np.concatenate([f_clean, f_aug])
+    y = np.tile(train["y"].to_numpy(), 1 + cfg.views)
+    groups = np.tile(train["dataset"].to_numpy(), 1 + cfg.views)
+    f_val, _, val_skipped = _features(model, val["path"].tolist(), plan, cfg, "features val", show_progress)
+    skipped.update(val_skipped)
+    y_val = val["y"].to_numpy()
+
+    # The regularisation strength is the one free choice; it is made on validation ROC-AUC.
+    scores = {}
+    best = None
+    for C in cfg.c_grid:
+        head = fit_head_arrays(x, y, C, cfg.seed, groups)
+        auc = roc_auc_or_nan(y_val, predict_logits(head, f_val)) if len(val) else float("nan")
+        scores[C] = auc
+        log(f"C={C:g}: validation ROC-AUC {auc:.4f}")
+        if best is None or (np.isfinite(auc) and not auc <= scores[best.C]):
+            best = head
+    head = best
+    z_val = predict_logits(head, f_val)
+    ok = np.isfinite(z_val)
+    temperature = fit_temperature(z_val[ok], y_val[ok])
+    p_val = 1.0 / (1.0 + np.exp(-z_val[ok] / temperature))
+    n_val = {c: int((y_val[ok] == i).sum()) for i, c in enumerate(("real", "ai"))}
+    if min(n_val.values()) >= cfg.min_val_per_class:
+        threshold, source = choose_threshold(y_val[ok], p_val), "validation (max balanced accuracy)"
+    else:
+        threshold, source = 0.5, f"default 0.5 (validation has {n_val}, under {cfg.min_val_per_class} per class)"
+        log(f"warning: {source}")
+    load_into(model, head, temperature)
+    val_metrics = binary_metrics(y_val[ok], p_val, threshold) if ok.any() else {}
+    if ok.any():
+        val_metrics["ece"] = expected_calibration_error(y_val[ok], p_val)
+    meta = {
+        "config": cfg.to_dict(),
+        "threshold": threshold,
+        "threshold_source": source,
+        "temperature": temperature,
+        "C": head.C,
+        "c_grid_val_auc": {str(k): v for k, v in scores.items()},
+        "n_val": n_val,
+        "metrics": {"val": val_metrics},
+        "train_datasets": sorted(train["dataset"].unique()),
+        "train_images": int(len(train)),
+        "train_fingerprint": fingerprint(train["sha256"].astype(str).tolist()),
+        # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
+        # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
+        "seen_sha256_prefixes": sorted(h[:16] for h in pd.concat([train, val])["sha256"].astype(str))
+        if len(train) + len(val) <= MAX_RECORDED_TRAIN_FILES
+        else [],
+        "crop_plan": plan.to_dict(),
+        "skipped": skipped,
+    }
+    save_checkpoint(out / BEST, model, meta)
+    test_metrics = {}
+    if len(test):
+        f_test, _, _ = _features(model, test["path"].tolist(), plan, cfg, "features test", show_progress)
+        with torch.no_grad():
+            p_test = torch.sigmoid(model.logit(torch.from_numpy(f_test))).numpy()
+        for name, part in [("all", test), *test.groupby("dataset")]:
+            idx = part.index.to_numpy()
+            good = idx[np.isfinite(p_test[idx])]
+            m = binary_metrics(test["y"].to_numpy()[good], p_test[good], threshold)
+            m["ece"] = expected_calibration_error(test["y"].to_numpy()[good], p_test[good])
+            test_metrics[name] = m
+    summary = {
+        **{k: meta[k] for k in ("threshold", "threshold_source", "temperature", "C", "n_val", "train_images")},
+        "model": cfg.model,
+        "val": val_metrics,
+        "test": test_metrics,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_json(out / "train_summary.json", summary)
+    return summary

@@ -1,0 +1,79 @@
+"""The detector's head: an L2-regularised logistic regression on standardised features, and
+temperature scaling, both fitted as pure functions of arrays then copied into the network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
+
+
+@dataclass(frozen=True)
+class Head:
+    mu: np.ndarray
+    sigma: np.ndarray
+    w: np.ndarray
+    b: float
+    C: float
+
+
+def balanced_weights(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Sample weights giving every (group, class) cell the same total weight, so that neither
+    the larger class nor the larger dataset decides what the head learns."""
+    keys = (
+        np.asarray(y).astype(str)
+        if groups is None
+        else np.char.add(np.asarray(groups).astype(str), np.asarray(y).astype(str))
+    )
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    w = 1.0 / counts[inverse]
+    return w * len(w) / w.sum()
+
+
+def fit_head_arrays(
+    x: np.ndarray, y: np.ndarray, C: float = 0.05, seed: int = 0, groups: np.ndarray | None = None
+) -> Head:
+    """Logistic regression of ``y`` (1 = AI) on standardised ``x``, (dataset, class)-balanced
+    when ``groups`` (e.g. the dataset of each row) is given; rows with NaN are dropped."""
+    ok = ~np.isnan(x).any(1)
+    x, y = x[ok].astype(np.float64), np.asarray(y)[ok]
+    groups = None if groups is None else np.asarray(groups)[ok]
+    if len(np.unique(y)) < 2:
+        raise ValueError("the head needs training images of both classes")
+    mu = x.mean(0)
+    sigma = x.std(0) + 1e-6
+    lr = LogisticRegression(C=C, max_iter=3000, random_state=seed)
+    lr.fit((x - mu) / sigma, y, sample_weight=balanced_weights(y, groups))
+    return Head(mu, sigma, lr.coef_[0].copy(), float(lr.intercept_[0]), C)
+
+
+def predict_logits(head: Head, x: np.ndarray) -> np.ndarray:
+    """Uncalibrated logits; NaN where a row of features is NaN."""
+    return ((x - head.mu) / head.sigma) @ head.w + head.b
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The T > 0 minimising the log-loss of sigmoid(logits / T) (Guo et al. 2017). Validation data only."""
+    z, y = np.asarray(logits, float), np.asarray(y, float)
+    if len(z) == 0 or len(np.unique(y)) < 2:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        s = z / np.exp(log_t)
+        return float(np.mean(np.logaddexp(0.0, s) - y * s))
+
+    res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(50.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
+def load_into(net, head: Head, temperature: float) -> None:
+    """Copy a fitted head and temperature into a :class:`ForensicNet`."""
+    with torch.no_grad():
+        net.mu.copy_(torch.as_tensor(head.mu, dtype=torch.float32))
+        net.sigma.copy_(torch.as_tensor(head.sigma, dtype=torch.float32))
+        net.head.weight.copy_(torch.as_tensor(head.w, dtype=torch.float32)[None])
+        net.head.bias.fill_(head.b)
+        net.temperature.fill_(temperature)

@@ -1,0 +1,98 @@
+"""C2PA trust anchors: the official C2PA conformance trust list, bundled with the package.
+
+Order of precedence for the anchors a C2PA signature is checked against:
+1. ``--c2pa-trust FILE`` (a PEM file) or ``--c2pa-trust none`` (trust not checked);
+2. a list refreshed with ``realorai trust refresh`` (kept in the user's data folder);
+3. the list bundled in this package (date and source in SOURCE.json).
+
+Credit: C2PA, conformance-public trust list (CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+from importlib import resources
+from pathlib import Path
+
+from realorai.atomic import write_json, write_text
+
+SIGNERS, TSA = "C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem"
+BASE_URL = "https://raw.githubusercontent.com/c2pa-org/conformance-public/main/trust-list/"
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
+class TrustListError(ValueError):
+    """A trust list that cannot be used."""
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("realorai.provenance") / "trust"))
+
+
+def user_dir() -> Path:
+    """Where ``realorai trust refresh`` keeps a newer list ($REALORAI_TRUST_DIR or the XDG data folder)."""
+    if os.environ.get("REALORAI_TRUST_DIR"):
+        return Path(os.environ["REALORAI_TRUST_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "realorai" / "c2pa-trust"
+
+
+def check_pem(text: str, origin: str) -> str:
+    """The text if it holds at least one PEM certificate, else a clear error naming ``origin``."""
+    n = len(_PEM.findall(text))
+    if n == 0:
+        raise TrustListError(f"{origin}: no PEM certificate found (expected -----BEGIN CERTIFICATE----- blocks)")
+    return text
+
+
+def active_dir() -> Path:
+    refreshed = user_dir()
+    return refreshed if (refreshed / SIGNERS).is_file() else bundled_dir()
+
+
+def info() -> dict:
+    """Which list is in use, its date, source and size."""
+    folder = active_dir()
+    meta = json.loads((folder / "SOURCE.json").read_text()) if (folder / "SOURCE.json").is_file() else {}
+    text = (folder / SIGNERS).read_text()
+    return {"folder": str(folder), "certificates": len(_PEM.findall(text)), **meta}
+
+
+def resolve(spec: str | Path | None) -> str | None:
+    """PEM anchors for a ``--c2pa-trust`` value: None -> the default list; "none" -> no trust checking."""
+    if spec is None:
+        return (active_dir() / SIGNERS).read_text()
+    if str(spec).lower() == "none":
+        return None
+    path = Path(spec)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise TrustListError(f"{path}: cannot read trust anchors ({getattr(e, 'strerror', None) or e})") from e
+    return check_pem(text, str(path))
+
+
+def refresh(base_url: str = BASE_URL, dest: Path | None = None, timeout: float = 30.0) -> dict:
+    """Download the current lists from their public source, check them, and write them atomically."""
+    dest = dest or user_dir()
+    texts = {}
+    for name in (SIGNERS, TSA):
+        url = base_url + name
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a fixed https URL by default)
+            texts[name] = check_pem(response.read().decode("utf-8"), url)
+    for name, text in texts.items():
+        write_text(dest / name, text)
+    from datetime import UTC, datetime
+
+    meta = {
+        "name": "C2PA conformance trust list",
+        "source": base_url,
+        "date": datetime.now(UTC).date().isoformat(),
+        "license": "CC BY 4.0",
+        "credit": "C2PA, conformance-public trust list",
+    }
+    write_json(dest / "SOURCE.json", meta)
+    return {"folder": str(dest), "certificates": len(_PEM.findall(texts[SIGNERS])), **meta}

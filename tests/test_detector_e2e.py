@@ -1,0 +1,154 @@
+"""The detector end to end on generated data: training, the Python API, the CLI, the benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_dataset, smooth_image
+from PIL import Image
+from typer.testing import CliRunner
+
+from realorai.cli import app
+from realorai.detector.fit import DetectorConfig, fit_detector
+
+runner = CliRunner()
+MODEL = "detector-lite0-multiscale"
+
+
+@pytest.fixture(scope="session")
+def detector_run(tmp_path_factory) -> Path:
+    root = make_dataset(tmp_path_factory.mktemp("det") / "toy", per_class=16, size=96)
+    run = root.parent / "run"
+    fit_detector(DetectorConfig(model=MODEL, data=(str(root),), views=1, workers=0), run, show_progress=False)
+    return run
+
+
+def test_fit_writes_a_self_describing_checkpoint(detector_run):
+    from realorai.checkpoint import read_meta
+
+    meta = read_meta(detector_run)
+    assert meta["model"] == MODEL and meta["data_config"]["resize"] == "crops"
+    assert meta["temperature"] > 0 and 0 <= meta["threshold"] <= 1
+    # 16 per class, 10% validation: too few to choose a threshold, so 0.5 with the reason recorded.
+    assert meta["threshold"] == 0.5 and "under 10 per class" in meta["threshold_source"]
+    assert meta["n_val"] == {"real": 2, "ai": 2}
+    assert len(meta["train_fingerprint"]) == 64
+    summary = json.loads((detector_run / "train_summary.json").read_text())
+    assert summary["test"]["all"]["n"] > 0
+    assert (detector_run / "manifests" / "toy.parquet").is_file()
+
+
+def test_detector_api_single_and_many(detector_run, tmp_path):
+    from realorai import Detector
+
+    det = Detector.from_checkpoint(detector_run)
+    smooth_image(7, 96).save(tmp_path / "a.png")
+    smooth_image(8, 96, noise=25).save(tmp_path / "b.png")
+    row = det.predict(tmp_path / "a.png")
+    assert row["verdict"] == "ai" and row["p_ai"] >= row["threshold"]
+    rows = det.predict([str(tmp_path / "a.png"), str(tmp_path / "b.png"), str(tmp_path / "missing.png")])
+    assert [r["verdict"] for r in rows] == ["ai", "real", "error"]
+    assert rows[0]["low_confidence"] and rows[2]["error"]  # 96 px is upsampled to the 224-px crop
+
+
+def test_verdict_compares_unrounded_score():
+    from realorai.detector.api import verdict_of
+
+    assert verdict_of(0.4999996, 0.49999999) == "ai"  # rounding to 6 places would say 0.5
+    assert verdict_of(0.4999994, 0.4999995) == "real"
+    assert verdict_of(None, 0.5) == "none" and verdict_of(0.9, 0.5, "bad") == "error"
+
+
+def test_predict_bad_inputs_get_rows(detector_run, tmp_path):
+    good = tmp_path / "good.png"
+    smooth_image(9, 300).save(good)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    raw = good.read_bytes()
+    (tmp_path / "truncated.png").write_bytes(raw[: len(raw) // 2])
+    Image.new("RGB", (1, 1)).save(tmp_path / "tiny.png")
+    Image.new("RGB", (1, 5000)).save(tmp_path / "strip.png")
+    result = runner.invoke(app, ["predict", str(tmp_path), "--model", str(detector_run), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    rows = {Path(r["path"]).name: r for r in map(json.loads, result.output.strip().splitlines())}
+    assert set(rows) == {"good.png", "empty.jpg", "text.png", "truncated.png", "tiny.png", "strip.png"}
+    for name in ("empty.jpg", "text.png", "truncated.png"):
+        assert rows[name]["verdict"] == "error" and rows[name]["error"], name
+    for name in ("good.png", "tiny.png", "strip.png"):
+        assert rows[name]["verdict"] in ("ai", "real") and rows[name]["p_ai"] is not None, name
+    assert rows["tiny.png"]["low_confidence"] and not rows["good.png"]["low_confidence"]
+
+
+def test_predict_without_model_uses_shipped_detector(tmp_path):
+    smooth_image(10, 256, noise=5).save(tmp_path / "x.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)
+    assert row["verdict"] in ("ai", "real") and 0.0 <= row["p_ai"] <= 1.0
+
+
+def test_default_detector_is_packaged():
+    from realorai import Detector
+    from realorai.checkpoint import read_meta
+    from realorai.detector.api import default_weights
+
+    path = default_weights()
+    assert path.stat().st_size <= 25 * 2**20
+    meta = read_meta(path)
+    assert meta["model"].startswith("detector-") and "playground100" not in meta["train_datasets"]
+    det = Detector.default()
+    assert det.threshold == meta["threshold"]
+    result = runner.invoke(app, ["models"])
+    assert "default" in result.output
+
+
+def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
+    a = make_dataset(tmp_path / "alpha", per_class=12, size=80)
+    b = make_dataset(tmp_path / "beta", per_class=12, size=80)
+    gens = pd.DataFrame({"file": [f"ai/ai_{i:03d}.png" for i in range(12)], "generator": ["g1", "g2"] * 6})
+    gens.to_csv(a / "generators.csv", index=False)
+    out = tmp_path / "bench"
+    result = runner.invoke(
+        app,
+        ["benchmark", str(a), str(b), "-o", str(out), "--lodo", "--lodo-model", MODEL, "--robustness-limit", "8", "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "benchmark.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    assert set(data["datasets"]) == {"alpha", "beta"}
+    alpha = data["datasets"]["alpha"]
+    assert alpha["as_is"]["n"] == 24 and set(alpha["per_generator"]) == {"g1", "g2"}
+    assert set(alpha["robustness"]) >= {"as is", "JPEG q75", "downscale 0.5x", "blur sigma 1", "PNG re-save"}
+    assert alpha["robustness"]["JPEG q75"]["n"] == 8
+    # LODO: the left-out dataset's files are never in the training manifests of its fold.
+    for left_out, other in (("alpha", "beta"), ("beta", "alpha")):
+        assert data["lodo"][left_out]["trained_on"] == [other]
+        fold = out / "lodo" / left_out / "manifests"
+        trained = pd.concat(pd.read_parquet(f) for f in fold.glob("*.parquet"))
+        assert not trained["path"].str.contains(f"/{left_out}/").any()
+        assert trained["path"].str.contains(f"/{other}/").all()
+    md = (out / "benchmark.md").read_text()
+    assert "Leave one dataset out" in md and "ROC-AUC" in md
+    assert "<img" in (out / "benchmark.html").read_text()
+    assert np.isfinite(data["lodo"]["alpha"]["roc_auc"])
+
+
+def test_benchmark_leaves_out_images_the_model_has_seen(detector_run):
+    from realorai.benchmark.run import benchmark
+
+    toy = detector_run.parent / "toy"
+    result = benchmark(
+        [str(toy)],
+        detector_run.parent / "bench",
+        detector_run,
+        robustness=False,
+        show_progress=False,
+        log=lambda *_: None,
+    )
+    part = result["datasets"]["toy"]
+    summary = json.loads((detector_run / "train_summary.json").read_text())
+    assert part["seen_left_out"] == 32 - summary["test"]["all"]["n"]  # train + val files
+    assert part["as_is"]["n"] == summary["test"]["all"]["n"]
