@@ -89,11 +89,6 @@ def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
     assert "ai_000.png" in result.output and "P(AI)" in result.output
 
 
-def test_predict_without_a_model_says_what_to_do(toy_dataset):
-    result = invoke("predict", toy_dataset)
-    assert result.exit_code == 2 and "--model" in result.output
-
-
 def test_predict_all_unreadable_exits_nonzero(cnn_run, tmp_path):
     bad = tmp_path / "x.jpg"
     bad.write_text("nope")

@@ -58,8 +58,8 @@ def test_detector_api_single_and_many(detector_run, tmp_path):
 def test_verdict_compares_unrounded_score():
     from realorai.detector.api import verdict_of
 
-    assert verdict_of(0.4999996, 0.49999999) == "ai"  # rounding to 6 places would say 0.5
-    assert verdict_of(0.4999994, 0.4999995) == "real"
+    assert verdict_of(0.4999996, 0.4999999) == "real"  # rounded to 6 places it would be 0.5 >= 0.4999999
+    assert verdict_of(0.4999999, 0.4999999) == "ai"
     assert verdict_of(None, 0.5) == "none" and verdict_of(0.9, 0.5, "bad") == "error"
 
 

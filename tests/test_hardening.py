@@ -138,9 +138,9 @@ def test_huge_png_text_chunk_is_one_error_row(tmp_path, compressed, cnn_run):
 
 
 def test_labelled_copy_wins_over_unlabeled_exact_copy(tmp_path):
-    from realorai.data.manifest import scan
-
     from conftest import make_dataset
+
+    from realorai.data.manifest import scan
 
     root = make_dataset(tmp_path / "d", per_class=3)
     (root / "downloads").mkdir()
@@ -152,11 +152,10 @@ def test_labelled_copy_wins_over_unlabeled_exact_copy(tmp_path):
 
 def test_near_duplicate_chains_do_not_merge_unrelated_images(tmp_path):
     import numpy as np
+    from conftest import smooth_image
     from PIL import Image
 
     from realorai.data.manifest import scan
-
-    from conftest import smooth_image
 
     a = np.asarray(smooth_image(1, 128), dtype=float)
     b = np.asarray(smooth_image(2, 128), dtype=float)
@@ -187,9 +186,9 @@ def test_flat_images_are_not_near_duplicates_of_each_other(tmp_path):
 def test_file_name_that_is_not_utf8_gets_a_row(tmp_path):
     import os
 
-    from realorai.data.manifest import save_manifest, scan
-
     from conftest import make_dataset
+
+    from realorai.data.manifest import save_manifest, scan
 
     root = make_dataset(tmp_path / "d", per_class=2)
     bad = os.path.join(os.fsencode(root / "ai"), b"bad\xff\xfename.png")
@@ -202,11 +201,11 @@ def test_file_name_that_is_not_utf8_gets_a_row(tmp_path):
 
 
 def test_manifest_round_trips_through_csv_and_parquet(tmp_path):
+    from conftest import make_dataset
+
     from realorai.data.audit import audit
     from realorai.data.manifest import load_manifest, save_manifest, scan
     from realorai.data.split import split
-
-    from conftest import make_dataset
 
     df = split(scan(make_dataset(tmp_path / "d", per_class=6), show_progress=False), seed=0)
     save_manifest(df, tmp_path / "m.csv")
@@ -234,3 +233,17 @@ def test_outputs_follow_the_umask(tmp_path):
     assert stat.S_IMODE(os.stat(f).st_mode) == 0o666 & ~UMASK
     long_name = "n" * 250 + ".json"  # near NAME_MAX: the temporary name must still fit
     assert write_text(tmp_path / long_name, "{}").read_text() == "{}"
+
+
+def test_evaluate_refuses_images_the_model_was_trained_on(cnn_run, split_manifest, tmp_path):
+    from realorai.data.manifest import load_manifest, save_manifest
+    from realorai.data.split import split
+    from realorai.evaluate import evaluate_run
+
+    resplit = tmp_path / "resplit.parquet"  # another seed: most "test" images were trained on
+    save_manifest(split(load_manifest(split_manifest), seed=99), resplit)
+    with pytest.raises(ValueError, match="were used to train or calibrate this model"):
+        evaluate_run(cnn_run, resplit, "test", tmp_path / "e1", show_progress=False)
+    m = evaluate_run(cnn_run, resplit, "test", tmp_path / "e2", show_progress=False, allow_seen=True)
+    assert m["seen_in_training"] > 0
+    assert evaluate_run(cnn_run, split_manifest, "test", tmp_path / "e3", show_progress=False)["seen_in_training"] == 0

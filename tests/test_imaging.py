@@ -90,8 +90,13 @@ def test_exif_orientation_applied(tmp_path):
     f = tmp_path / "rotated.jpg"
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    Image.new("RGB", (40, 20), (10, 200, 10)).save(f, exif=exif)
-    assert load_image(f).size == (20, 40)
+    img = Image.new("RGB", (40, 20), (10, 200, 10))
+    img.paste((250, 10, 10), (0, 0, 10, 10))  # a red mark in the stored top-left corner
+    img.save(f, exif=exif, quality=95)
+    shown = np.asarray(load_image(f))
+    assert shown.shape[:2] == (40, 20)
+    # Rotated 90 degrees clockwise, the stored top-left corner is shown at the top right.
+    assert shown[:8, -8:, 0].mean() > 200 and shown[:8, :8, 0].mean() < 60
 
 
 @pytest.mark.parametrize("size", [(100_000, 100_000), (12_000, 12_000)])

@@ -258,18 +258,19 @@ def _train_detector(model, output, manifests, data, views, seed, batch_size, qui
 
 @app.command("evaluate")
 def evaluate_cmd(
-    run: Annotated[Path, typer.Argument(help="Run folder or checkpoint file.")],
     manifest: Annotated[Path, typer.Option(help="Manifest with a split column.")],
+    run: Annotated[Path | None, typer.Argument(help="Run folder or checkpoint (default: shipped detector).")] = None,
     split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Default: RUN/eval-SPLIT.")] = None,
     device: str = "auto",
+    allow_seen: Annotated[bool, typer.Option(help="Evaluate even on images the model was fitted on.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Accuracy, per-class report, confusion matrix, ROC-AUC and AP at the validation threshold."""
     from realorai.evaluate import evaluate_run
 
     try:
-        m = evaluate_run(run, manifest, split, output, device, show_progress=not quiet)
+        m = evaluate_run(run, manifest, split, output, device, show_progress=not quiet, allow_seen=allow_seen)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     out.print(

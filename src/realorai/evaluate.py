@@ -11,6 +11,7 @@ from realorai.atomic import write_json, write_with
 from realorai.checkpoint import load_checkpoint
 from realorai.data.manifest import load_manifest
 from realorai.data.split import usable_split
+from realorai.detector.api import default_weights
 from realorai.inference import score_paths
 from realorai.metrics import binary_metrics, report_text
 from realorai.plots import plot_confusion, plot_roc
@@ -18,18 +19,27 @@ from realorai.train import labels_of, pick_device
 
 
 def evaluate_run(
-    run: str | Path,
+    run: str | Path | None,
     manifest: str | Path,
     split: str = "test",
     out_dir: str | Path | None = None,
     device: str = "auto",
     show_progress: bool = True,
+    allow_seen: bool = False,
 ) -> dict:
     """Score ``split`` of ``manifest`` with the run's best checkpoint at its validation threshold."""
-    model, meta = load_checkpoint(run, pick_device(device))
+    model, meta = load_checkpoint(default_weights() if run is None else run, pick_device(device))
     part = usable_split(load_manifest(manifest), split, manifest)
     if part.empty:
         raise ValueError(f"{manifest}: no usable images in split {split!r}")
+    seen = set(meta.get("seen_sha256_prefixes") or [])
+    overlap = part[part["sha256"].astype(str).str[:16].isin(seen)]
+    if len(overlap) and not allow_seen:
+        raise ValueError(
+            f"{len(overlap)} of the {len(part)} images in split {split!r} were used to train or calibrate this "
+            f"model (e.g. {overlap['path'].iloc[0]}): its figures would be meaningless. Evaluate on images it "
+            "never saw (was the manifest re-split with another seed?), or pass --allow-seen to do it anyway."
+        )
     paths = part["path"].tolist()
     y = labels_of(part)
     probs, errors = score_paths(model, paths, show_progress=show_progress)
@@ -43,9 +53,13 @@ def evaluate_run(
         threshold_source=meta.get("threshold_source", "default 0.5"),
         report=report_text(y[ok], probs[ok], threshold),
         unreadable=errors,
+        seen_in_training=int(len(overlap)),
     )
-    run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
-    out = Path(out_dir) if out_dir else run_dir / f"eval-{split}"
+    if run is None:
+        out = Path(out_dir) if out_dir else Path("runs") / f"eval-default-{split}"
+    else:
+        run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
+        out = Path(out_dir) if out_dir else run_dir / f"eval-{split}"
     write_json(out / "metrics.json", metrics)
     preds = pd.DataFrame(
         {

@@ -191,6 +191,13 @@ def check_resume_config(out: Path, cfg: TrainConfig) -> None:
         raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")
 
 
+def seen_prefixes(*parts, limit: int = 100_000) -> list[str]:
+    """64-bit sha256 prefixes of the files a model was fitted or calibrated on (empty past
+    ``limit`` files), recorded in its checkpoint so evaluation can refuse to score them."""
+    hashes = [h[:16] for part in parts for h in part["sha256"].astype(str)]
+    return sorted(hashes) if len(hashes) <= limit else []
+
+
 def _history_csv(history: list[dict]) -> str:
     buf = io.StringIO()
     if history:
@@ -385,6 +392,7 @@ def fit(
         "threshold_source": source,
         "n_val": n_val,
         "metrics": {"val": val_metrics},
+        "seen_sha256_prefixes": seen_prefixes(train_df, val_df),
         "skipped": skipped,
     }
     save_checkpoint(out / BEST, best_model, meta)

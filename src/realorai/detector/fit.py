@@ -28,8 +28,8 @@ from realorai.detector.head import fit_head_arrays, fit_temperature, load_into, 
 from realorai.detector.score import plan_of
 from realorai.metrics import binary_metrics, choose_threshold, expected_calibration_error, roc_auc_or_nan
 from realorai.models import create_model, get_spec
+from realorai.train import seen_prefixes
 
-MAX_RECORDED_TRAIN_FILES = 100_000
 DEFAULT_DETECTOR = "detector-lite0-early"  # chosen by cross-dataset AUC: docs/DETECTOR.md
 
 
@@ -147,9 +147,7 @@ def fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool =
         "train_fingerprint": fingerprint(train["sha256"].astype(str).tolist()),
         # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
         # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
-        "seen_sha256_prefixes": sorted(h[:16] for h in pd.concat([train, val])["sha256"].astype(str))
-        if len(train) + len(val) <= MAX_RECORDED_TRAIN_FILES
-        else [],
+        "seen_sha256_prefixes": seen_prefixes(train, val),
         "crop_plan": plan.to_dict(),
         "skipped": skipped,
     }
