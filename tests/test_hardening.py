@@ -247,3 +247,164 @@ def test_evaluate_refuses_images_the_model_was_trained_on(cnn_run, split_manifes
     m = evaluate_run(cnn_run, resplit, "test", tmp_path / "e2", show_progress=False, allow_seen=True)
     assert m["seen_in_training"] > 0
     assert evaluate_run(cnn_run, split_manifest, "test", tmp_path / "e3", show_progress=False)["seen_in_training"] == 0
+
+
+def _rgb_icc(red, green, blue, name: str) -> bytes:
+    """A minimal ICC v2 display profile: primaries (PCS XYZ, D50) and gamma-1 curves."""
+    import struct
+
+    def s15(x):
+        return struct.pack(">i", round(x * 65536))
+
+    def xyz(v):
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    curv = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 256) + b"\0\0"
+    text = name.encode() + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green))]
+    tags += [(b"bXYZ", xyz(blue)), (b"rTRC", curv), (b"gTRC", curv), (b"bTRC", curv)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        data += b"\0" * (-(offset + len(data)) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+    header += b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_icc_profile_converted_to_srgb_and_recorded(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+    from realorai.imaging import load_image
+
+    # sRGB's primaries with red and green swapped: stored red is meant to be shown green.
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    icc = _rgb_icc(green, red, blue, "swapped primaries")
+    for label in ("ai", "real"):
+        (tmp_path / label).mkdir()
+    Image.new("RGB", (16, 16), (200, 0, 0)).save(tmp_path / "ai" / "x.png", icc_profile=icc)
+    Image.new("RGB", (16, 16), (200, 0, 0)).save(tmp_path / "real" / "plain.png")
+    shown = np.asarray(load_image(tmp_path / "ai" / "x.png"))[0, 0]
+    assert shown[1] > 150 and shown[0] < 50  # converted: green, as the profile says
+    assert tuple(np.asarray(load_image(tmp_path / "real" / "plain.png"))[0, 0]) == (200, 0, 0)
+    df = scan(tmp_path, show_progress=False).set_index("path")
+    assert df.loc[str(tmp_path / "ai" / "x.png"), "color_space"] == "swapped primaries"
+    assert df.loc[str(tmp_path / "real" / "plain.png"), "color_space"] == ""
+
+
+def test_symlinked_class_folders_and_avif_ico_are_found(tmp_path):
+    import os
+
+    from conftest import make_dataset
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+    from realorai.inference import expand_inputs
+
+    shared = make_dataset(tmp_path / "shared", per_class=3)
+    root = tmp_path / "data"
+    root.mkdir()
+    for label in ("ai", "real"):
+        os.symlink(shared / label, root / label)
+    os.symlink(root, root / "ai" / "loop")  # a cycle must not hang the walk
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(shared / "real" / "icon.ico")
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(shared / "real" / "photo.avif")
+    df = scan(root, show_progress=False)
+    assert (df["label"] != "").sum() >= 8
+    files, _ = expand_inputs([str(root / "real")])
+    assert {os.path.basename(f) for f in files} >= {"icon.ico", "photo.avif", "real_000.png"}
+
+
+def test_center_crop_of_an_extreme_strip_is_bounded():
+    import time
+
+    from PIL import Image
+
+    from realorai.models import resolve_data_config
+    from realorai.preprocess import resize_for_model
+
+    strip = Image.new("RGB", (1, 100_000), (9, 9, 9))
+    t0 = time.perf_counter()
+    x = resize_for_model(strip, resolve_data_config("efficientnet-lite0-transfer"))
+    assert tuple(x.shape) == (3, 224, 224) and time.perf_counter() - t0 < 2.0  # was ~20 GB
+
+
+def test_broken_checkpoints_are_refused(cnn_run, tmp_path):
+    import json as _json
+
+    import safetensors.torch
+    from safetensors import safe_open
+
+    from realorai.checkpoint import load_checkpoint
+
+    src = cnn_run / "best.safetensors"
+    with safe_open(str(src), framework="pt") as f:
+        meta = f.metadata()
+    state = safetensors.torch.load_file(str(src))
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key] = state[key] * float("nan")
+    safetensors.torch.save_file(state, str(tmp_path / "nan.safetensors"), metadata=meta)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        load_checkpoint(tmp_path / "nan.safetensors")
+    info = _json.loads(meta["realorai"])
+    info["model"] = "no-such-model"
+    state = safetensors.torch.load_file(str(src))
+    safetensors.torch.save_file(state, str(tmp_path / "u.safetensors"), metadata={"realorai": _json.dumps(info)})
+    with pytest.raises(ValueError, match="names model 'no-such-model'"):
+        load_checkpoint(tmp_path / "u.safetensors")
+
+
+def test_run_folder_is_locked(split_manifest, tmp_path):
+    from realorai.atomic import folder_lock
+
+    cfg = resolve_config("report-cnn", str(split_manifest), epochs=1, batch_size=8)
+    with folder_lock(tmp_path / "run"), pytest.raises(ValueError, match="in use by another"):
+        fit(cfg, tmp_path / "run", show_progress=False)
+
+
+def test_report_refuses_a_stale_evaluation(cnn_run, split_manifest, tmp_path):
+    from realorai.evaluate import evaluate_run
+    from realorai.report import write_report
+
+    run = tmp_path / "run"
+    shutil.copytree(cnn_run, run)
+    evaluate_run(run, split_manifest, "test", show_progress=False)
+    write_report([run], tmp_path / "r.html")
+    more = resolve_config("report-cnn", str(split_manifest), epochs=3, batch_size=8)
+    fit(more, run, resume=True, show_progress=False)  # a newer checkpoint, the old eval-test/ left
+    with pytest.raises(ValueError, match="not from the current checkpoint"):
+        write_report([run], tmp_path / "r2.html")
+
+
+def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from conftest import make_dataset
+
+    from realorai.cli import main
+
+    root = make_dataset(tmp_path / "d", per_class=2)
+    (root / "ai" / "[red]x[bold].png").write_bytes(b"junk")
+    cases = [
+        ["data", "scan", str(root), "-o", str(tmp_path)],  # a folder as the output
+        ["data", "scan", str(root), "-o", str(root / "ai" / "ai_000.png" / "m.parquet")],  # inside a file
+        ["data", "scan", str(root), "-o", str(tmp_path / ("n" * 300 + ".parquet"))],
+        ["data", "split", str(tmp_path / "nope.parquet")],
+    ]
+    for argv in cases:
+        monkeypatch.setattr(sys, "argv", ["realorai", *argv])
+        with pytest.raises(SystemExit) as e:
+            main()
+        assert e.value.code == 2
+        captured = capsys.readouterr()
+        assert "error:" in captured.err and "Traceback" not in captured.err, argv
+    monkeypatch.setattr(sys, "argv", ["realorai", "data", "scan", str(root), "-o", str(tmp_path / "m.parquet"), "-q"])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 0
+    assert "[red]x[bold].png" in capsys.readouterr().err  # shown as named, not as markup

@@ -50,6 +50,45 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+@contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (a run folder) or fail at once: two trainings writing
+    one folder would leave its config and weights disagreeing."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"{folder}: in use by another realorai process (wait for it, or use another folder)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def check_output_path(target: str | os.PathLike[str]) -> Path:
+    """Fail early, before hours of work, if ``target`` cannot be written as a file."""
+    target = Path(target)
+    if len(os.fsencode(target.name)) > 255:
+        raise ValueError(f"{target}: file name longer than 255 bytes")
+    if target.is_dir():
+        raise ValueError(f"{target}: is a folder; give a file name")
+    parent = target.parent
+    for p in (parent, *parent.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"{target}: {p} is a file, not a folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise ValueError(f"{target}: cannot write in {p} (permission denied)")
+            break
+    return target
+
+
 def write_with(target: str | os.PathLike[str], writer: Callable[[Path], Any]) -> Path:
     """Call ``writer(tmp_path)`` and atomically move the result to ``target``."""
     with atomic_path(target) as tmp:

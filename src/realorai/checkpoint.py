@@ -80,7 +80,17 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     """Rebuild the model described by the checkpoint and load its weights (no download needed)."""
     path = resolve_checkpoint(path)
     meta = read_meta(path)
-    model = create_model(meta["model"], num_classes=len(meta["classes"]), pretrained=False)
+    try:
+        model = create_model(meta["model"], num_classes=len(meta["classes"]), pretrained=False)
+    except KeyError as e:
+        raise ValueError(f"{path}: names model {meta.get('model')!r}, which this realorai does not know ({e})") from e
     model.data_config = DataConfig.from_dict(meta["data_config"])
-    model.load_state_dict(safetensors.torch.load_file(str(path)))
+    state = safetensors.torch.load_file(str(path))
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ValueError(f"{path}: weights contain NaN or infinity ({', '.join(broken[:3])}): a broken checkpoint")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit model {meta['model']!r} ({str(e).splitlines()[0]})") from e
     return model.to(device).eval(), meta

@@ -27,8 +27,23 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def main() -> None:
+    """The console entry point: an unexpected error is one `error:` line, not a traceback
+    (set REALORAI_DEBUG=1 to see the traceback)."""
+    import os
+
+    try:
+        app()
+    except Exception as e:
+        if os.environ.get("REALORAI_DEBUG"):
+            raise
+        err.print(f"[bold red]error:[/] {escape(f'{type(e).__name__}: {e}')}", highlight=False)
+        err.print("(unexpected; rerun with REALORAI_DEBUG=1 for the traceback and report it)", highlight=False)
+        sys.exit(2)
 
 
 # ---------------------------------------------------------------- data
@@ -45,9 +60,11 @@ def data_scan(
     quiet: Quiet = False,
 ) -> None:
     """Record every file under DIRECTORY: label, hashes, size, format, status and reason."""
+    from realorai.atomic import check_output_path
     from realorai.data.manifest import parse_label_map, save_manifest, scan, summary
 
     try:
+        check_output_path(output)
         df = scan(directory, parse_label_map(label_map), near_threshold, show_progress=not quiet)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -58,7 +75,7 @@ def data_scan(
         f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts"
     )
     for row in df[df["reason"] != ""].itertuples():
-        err.print(f"  {row.status:<11} {row.path}: {row.reason}", highlight=False)
+        err.print(f"  {row.status:<11} {escape(row.path)}: {escape(row.reason)}", highlight=False)
 
 
 @data_app.command("audit")
@@ -93,8 +110,8 @@ def data_audit(
             f"{result['best_single_feature']['feature']} {result['best_single_feature']['accuracy']:.1%}"
         )
     for w in result["warnings"]:
-        err.print(f"[bold red]WARNING:[/] {w}", highlight=False)
-    out.print(f"wrote {output}")
+        err.print(f"[bold red]WARNING:[/] {escape(w)}", highlight=False)
+    out.print(f"wrote {escape(str(output))}")
 
 
 @data_app.command("split")
@@ -105,10 +122,12 @@ def data_split(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Default: update MANIFEST in place.")] = None,
 ) -> None:
     """Stratified train/validation/test split; duplicate groups never straddle splits."""
+    from realorai.atomic import check_output_path
     from realorai.data.manifest import load_manifest, save_manifest
     from realorai.data.split import parse_ratios, split, split_counts
 
     try:
+        check_output_path(output or manifest)
         df = split(load_manifest(manifest), seed=seed, ratios=parse_ratios(ratios))
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -131,7 +150,7 @@ def data_overview(
         sample_grid(load_manifest(manifest), output, per_class, seed)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    out.print(f"wrote {output}")
+    out.print(f"wrote {escape(str(output))}")
 
 
 # ---------------------------------------------------------------- models
@@ -284,7 +303,7 @@ def evaluate_cmd(
     )
     out.print(f"confusion matrix (rows true real/ai, columns predicted): {m['confusion_matrix']}")
     for path, reason in m["unreadable"].items():
-        err.print(f"unreadable {path}: {reason}", highlight=False)
+        err.print(f"unreadable {escape(path)}: {escape(reason)}", highlight=False)
 
 
 @app.command("report")
@@ -300,7 +319,7 @@ def report_cmd(
 
     try:
         written = write_report(runs, output, split)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     out.print("wrote " + ", ".join(map(str, written)))
 

@@ -54,6 +54,7 @@ def evaluate_run(
         report=report_text(y[ok], probs[ok], threshold),
         unreadable=errors,
         seen_in_training=int(len(overlap)),
+        checkpoint_saved_at=meta.get("saved_at"),
     )
     if run is None:
         out = Path(out_dir) if out_dir else Path("runs") / f"eval-default-{split}"

@@ -9,6 +9,8 @@ EXIF orientation applied, transparency composited onto white, CMYK and 16-bit co
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,37 @@ DEFAULT_MAX_PIXELS = 120_000_000
 # classified the same file differently from run to run.
 Image.MAX_IMAGE_PIXELS = None
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+# Raster formats that Pillow decodes and people upload (AVIF and ICO included); document and
+# container formats it also opens (PDF, EPS, MPEG, HDF5...) are not images to score.
+IMAGE_EXTENSIONS = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".apng",
+        ".webp",
+        ".gif",
+        ".bmp",
+        ".dib",
+        ".tif",
+        ".tiff",
+        ".avif",
+        ".avifs",
+        ".ico",
+        ".mpo",
+        ".jp2",
+        ".j2k",
+        ".jpx",
+        ".qoi",
+        ".tga",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
+    }
+)
 
 
 class ImageLoadError(Exception):
@@ -35,6 +67,21 @@ class ImageLoadError(Exception):
         self.path = str(path)
         self.reason = reason
         self.status = status
+
+
+def walk_files(root: str | Path) -> list[Path]:
+    """Every file below ``root``, sorted, following symbolic links to folders (class folders are
+    often links to a shared copy) but never into a loop."""
+    seen: set[str] = set()
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        files += [Path(folder) / n for n in names if os.path.isfile(os.path.join(folder, n))]
+    return sorted(files)
 
 
 def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -87,7 +134,44 @@ def decode(img: Image.Image, path: str | Path = "<image>", draft: int | None = N
     # A malformed EXIF orientation keeps the stored orientation: the pixels themselves are fine.
     with contextlib.suppress(Exception):
         img = ImageOps.exif_transpose(img) or img
+    icc = img.info.get("icc_profile")
+    if icc and color_space(img) not in SRGB_NAMES:
+        converted = _to_srgb(img, icc)
+        if converted is not None:
+            return converted
     return to_rgb(img)
+
+
+# Profiles that already are sRGB (by description): no conversion needed.
+SRGB_NAMES = {"", "sRGB", "sRGB IEC61966-2.1", "sRGB IEC61966-2-1 black scaled", "sRGB built-in"}
+
+
+def color_space(img: Image.Image) -> str:
+    """The embedded ICC profile's description ("" when there is none or it is unreadable)."""
+    icc = img.info.get("icc_profile")
+    if not icc:
+        return ""
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except Exception:
+        return "unreadable ICC profile"
+
+
+def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image | None:
+    """Pixels as they are meant to look, in sRGB (a Display P3 photo is not an sRGB one); None
+    when the profile cannot be applied, and the stored values are then used as they are."""
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if img.mode not in ("RGB", "CMYK", "L"):
+            img = to_rgb(img)  # transparency composited on white first, as everywhere
+        out = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        return out if out is not None else None
+    except Exception:
+        return None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

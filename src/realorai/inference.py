@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realorai.imaging import IMAGE_EXTENSIONS
+from realorai.imaging import IMAGE_EXTENSIONS, walk_files
 from realorai.preprocess import load_tensors, normalize
 from realorai.progress import progress_bar
 
@@ -60,7 +60,7 @@ def expand_inputs(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files += sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+            files += [str(f) for f in walk_files(p) if f.suffix.lower() in IMAGE_EXTENSIONS]
         elif p.is_file():
             files.append(str(p))
         else:

@@ -31,12 +31,15 @@ def resize_for_model(img: Image.Image, cfg: DataConfig) -> torch.Tensor:
     if cfg.resize == "squash":
         img = img.resize((size, size), resample)
     elif cfg.resize == "center_crop":
+        # Crop the region that ends up in the model's input first, then resize only that: a
+        # 1 x 100,000 strip must not be scaled to 256 x 25.6 million pixels on the way.
         short = int(math.floor(size / cfg.crop_pct))
         w, h = img.size
         scale = short / min(w, h)
-        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), resample)
-        left, top = (img.width - size) // 2, (img.height - size) // 2
-        img = img.crop((left, top, left + size, top + size))
+        side = size / scale  # the crop's side in original pixels
+        left, top = (w - side) / 2, (h - side) / 2
+        box = (max(0.0, left), max(0.0, top), min(w, left + side), min(h, top + side))
+        img = img.resize((size, size), resample, box=box)
     else:
         raise ValueError(f"unknown resize mode {cfg.resize!r}")
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()

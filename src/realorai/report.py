@@ -50,6 +50,14 @@ def _load(run: Path, split: str) -> dict:
     summary, metrics, config = read("train_summary.json"), read(f"eval-{split}/metrics.json"), read("config.json")
     if not metrics:
         raise FileNotFoundError(f"{run}: no eval-{split}/metrics.json (run `realorai evaluate {run} --split {split}`)")
+    from realorai.checkpoint import read_meta
+
+    saved = read_meta(run).get("saved_at")
+    if metrics.get("checkpoint_saved_at") != saved:
+        raise ValueError(
+            f"{run}: eval-{split}/metrics.json is not from the current checkpoint (saved {saved}); "
+            f"rerun `realorai evaluate {run} --split {split}`"
+        )
     params = summary.get("params", {})
     return {
         "run": run,

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from realorai import CLASSES
-from realorai.atomic import write_json, write_text, write_with
+from realorai.atomic import folder_lock, write_json, write_text, write_with
 from realorai.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from realorai.data.manifest import load_manifest
 from realorai.data.split import usable_split
@@ -65,14 +65,34 @@ def resolve_config(model: str, manifest: str, config_file: str | Path | None = N
     """Defaults < the model's preset (the report's settings) < a JSON/TOML file < overrides."""
     values: dict = {"model": model, "manifest": str(manifest), **get_spec(model).preset}
     if config_file:
-        text = Path(config_file).read_text()
-        values.update(tomllib.loads(text) if str(config_file).endswith(".toml") else json.loads(text))
+        try:
+            text = Path(config_file).read_text()
+            values.update(tomllib.loads(text) if str(config_file).endswith(".toml") else json.loads(text))
+        except (OSError, ValueError) as e:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+            raise ValueError(f"{config_file}: cannot read training options ({e})") from e
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(values) - known
     if unknown:
         raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    return TrainConfig(**values)
+    cfg = TrainConfig(**values)
+    check_config(cfg, config_file)
+    return cfg
+
+
+def check_config(cfg: TrainConfig, source: object = None) -> None:
+    """Types and ranges, with a message naming the option (a TOML file may hold anything)."""
+    where = f" (from {source})" if source else ""
+    for f in fields(TrainConfig):
+        value, kind = getattr(cfg, f.name), f.type
+        expected = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(kind)
+        if expected and (not isinstance(value, expected) or (kind in ("int", "float") and isinstance(value, bool))):
+            raise ValueError(f"training option {f.name!r} must be {kind}, got {value!r}{where}")
+    for name in ("epochs", "batch_size"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}{where}")
+    if cfg.lr <= 0:
+        raise ValueError(f"--lr must be positive, got {cfg.lr}{where}")
 
 
 def seed_everything(seed: int) -> None:
@@ -84,7 +104,13 @@ def seed_everything(seed: int) -> None:
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda[:N]") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is available here (use --device auto or cpu)")
+    return device
 
 
 def labels_of(df) -> np.ndarray:
@@ -207,7 +233,13 @@ def _history_csv(history: list[dict]) -> str:
     return buf.getvalue()
 
 
-def fit(
+def fit(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, show_progress: bool = True, cache=None) -> dict:
+    """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR (locked)."""
+    with folder_lock(out_dir):
+        return _fit(cfg, out_dir, resume, show_progress, cache)
+
+
+def _fit(
     cfg: TrainConfig,
     out_dir: str | Path,
     resume: bool = False,

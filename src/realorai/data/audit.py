@@ -40,7 +40,9 @@ def metadata_features(df: pd.DataFrame) -> pd.DataFrame:
     for col in PROVENANCE_COLUMNS:
         if col in df.columns:
             feats[col] = df[col].astype(float)
-    for col in ("format", "mode"):
+    for col in ("format", "mode", "color_space"):
+        if col not in df.columns:
+            continue
         for value in sorted(df[col].unique()):
             feats[f"{col}={value}"] = (df[col] == value).astype(float)
     return feats
@@ -71,6 +73,9 @@ def audit(df: pd.DataFrame, seed: int = 0) -> dict:
         per_class[label] = {
             "images": int(len(g)),
             "format": {k: int(v) for k, v in g["format"].value_counts().items()},
+            "color_space": {
+                (k or "none"): int(v) for k, v in g.get("color_space", pd.Series(dtype=str)).value_counts().items()
+            },
             "mode": {k: int(v) for k, v in g["mode"].value_counts().items()},
             "width": _describe(g["width"]),
             "height": _describe(g["height"]),

@@ -21,9 +21,11 @@ from realorai.imaging import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     ImageLoadError,
+    color_space,
     decode,
     jpeg_quality,
     open_image,
+    walk_files,
 )
 from realorai.progress import progress_bar
 from realorai.provenance import evidence_summary
@@ -57,6 +59,7 @@ COLUMNS = [
     "height",
     "format",
     "mode",
+    "color_space",
     "bytes",
     "exif",
     "jpeg_quality",
@@ -121,6 +124,7 @@ def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
                 height=img.height,
                 format=img.format or "",
                 mode=img.mode,
+                color_space=color_space(img),
                 exif=bool(img.getexif()),
                 jpeg_quality=jpeg_quality(img),
             )
@@ -154,7 +158,7 @@ def scan(
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder")
     label_map = label_map or DEFAULT_LABEL_MAP
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    files = walk_files(root)
     workers = workers or min(8, os.cpu_count() or 1)
     rows = []
     with ThreadPoolExecutor(workers) as pool, progress_bar("scan", len(files), show_progress) as advance:
@@ -174,7 +178,7 @@ def scan(
     for col in ("width", "height", "bytes"):
         df[col] = df[col].astype("Int64")
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
-    for col in ("sha256", "phash", "format", "mode", "label", "reason"):
+    for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
         df[col] = df[col].fillna("").astype(str)
     return group_duplicates(df, near_threshold)
 
@@ -283,13 +287,24 @@ def save_manifest(df: pd.DataFrame, path: str | Path) -> Path:
     return write_with(path, lambda p: df.to_parquet(p, index=False))
 
 
+REQUIRED_COLUMNS = ("path", "label", "status", "dup_group", "label_conflict")
+
+
 def load_manifest(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: manifest not found (create one with `realorai data scan`)")
-    if path.suffix == ".csv":
-        return _typed(pd.read_csv(path, keep_default_na=False, dtype=str), path)
-    return pd.read_parquet(path)
+    try:
+        if path.suffix == ".csv":
+            df = _typed(pd.read_csv(path, keep_default_na=False, dtype=str), path)
+        else:
+            df = pd.read_parquet(path)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable manifest ({type(e).__name__}: {e})") from e
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: manifest lacks column(s) {', '.join(missing)}; write one with `realorai data scan`")
+    return df
 
 
 BOOL_COLUMNS = ("exif", "c2pa", "generator_metadata", "camera_exif", "label_conflict")

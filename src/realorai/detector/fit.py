@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from realorai.atomic import write_json
+from realorai.atomic import folder_lock, write_json
 from realorai.checkpoint import BEST, save_checkpoint
 from realorai.data.manifest import load_manifest, save_manifest, scan
 from realorai.data.split import parse_ratios, split, usable_split
@@ -83,6 +83,12 @@ def fingerprint(sha256s: list[str]) -> str:
 
 
 def fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool = True, log=print) -> dict:
+    """Train a detector into ``out_dir`` (locked against a second process for the duration)."""
+    with folder_lock(out_dir):
+        return _fit_detector(cfg, out_dir, show_progress, log)
+
+
+def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool, log) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", cfg.to_dict())
