@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -408,3 +409,45 @@ def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
         main()
     assert e.value.code == 0
     assert "[red]x[bold].png" in capsys.readouterr().err  # shown as named, not as markup
+
+
+def test_bf16_models_are_scored_in_bf16(split_manifest, tmp_path):
+    from realorai.checkpoint import load_checkpoint
+    from realorai.inference import score_paths
+    from realorai.preprocess import load_tensor, normalize
+
+    cfg = resolve_config("report-cnn", str(split_manifest), epochs=1, batch_size=8, precision="bf16")
+    fit(cfg, tmp_path / "run", show_progress=False)
+    model, meta = load_checkpoint(tmp_path / "run")
+    df = pd.read_parquet(split_manifest)
+    paths = df[df["split"] == "val"]["path"].tolist()
+    p, _ = score_paths(model, paths, show_progress=False)
+    x = normalize(torch.stack([load_tensor(q, model.data_config) for q in paths]), model.data_config)
+    with torch.no_grad():
+        fp32 = model(x).softmax(1)[:, 1].numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = model(x).float().softmax(1)[:, 1].numpy()
+    assert p == pytest.approx(bf16, abs=1e-6)
+    assert not np.allclose(p, fp32, atol=1e-6, rtol=0)  # the precision really differs
+
+
+def test_all_unreadable_split_is_a_clear_error(cnn_run, tmp_path):
+    from realorai.data.manifest import save_manifest
+    from realorai.evaluate import evaluate_run
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    df = pd.DataFrame(
+        {
+            "path": [str(bad)] * 2,
+            "label": ["ai", "real"],
+            "status": ["ok", "ok"],
+            "dup_group": [0, 1],
+            "label_conflict": [False, False],
+            "split": ["test", "test"],
+            "sha256": ["a", "b"],
+        }
+    )
+    save_manifest(df, tmp_path / "m.parquet")
+    with pytest.raises(ValueError, match="none of the 2 images in split 'test' could be read"):
+        evaluate_run(cnn_run, tmp_path / "m.parquet", "test", tmp_path / "e", show_progress=False)

@@ -93,4 +93,5 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         model.load_state_dict(state)
     except RuntimeError as e:
         raise ValueError(f"{path}: weights do not fit model {meta['model']!r} ({str(e).splitlines()[0]})") from e
+    model.realorai_precision = (meta.get("config") or {}).get("precision", "fp32")
     return model.to(device).eval(), meta

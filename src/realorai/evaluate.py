@@ -44,6 +44,8 @@ def evaluate_run(
     y = labels_of(part)
     probs, errors = score_paths(model, paths, show_progress=show_progress)
     ok = ~np.isnan(probs)
+    if not ok.any():
+        raise ValueError(f"{manifest}: none of the {len(paths)} images in split {split!r} could be read")
     threshold = float(meta.get("threshold", 0.5))
     metrics = binary_metrics(y[ok], probs[ok], threshold)
     metrics.update(

@@ -20,7 +20,13 @@ def score_tensors(model, x: torch.Tensor, batch_size: int = 32) -> np.ndarray:
     """P(AI) for uint8 images already preprocessed for ``model``."""
     model.eval()
     device = next(model.parameters()).device
-    out = [model(normalize(xb.to(device), model.data_config)).softmax(1)[:, 1].cpu() for xb in x.split(batch_size)]
+    # The precision the model was trained and thresholded at (bf16 scores differ by ~0.002):
+    # a threshold chosen on bf16 validation scores is applied to bf16 scores.
+    bf16 = getattr(model, "realorai_precision", "fp32") == "bf16"
+    out = []
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        for xb in x.split(batch_size):
+            out.append(model(normalize(xb.to(device), model.data_config)).float().softmax(1)[:, 1].cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 

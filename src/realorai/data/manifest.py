@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -196,31 +196,33 @@ def _probe_named(path: Path, max_pixels: int) -> dict:
     return probe(path, max_pixels)
 
 
-def _near_pairs(hashes: np.ndarray, threshold: int) -> list[tuple[int, int]]:
-    """Index pairs whose 64-bit hashes differ in <= ``threshold`` bits.
+def _near_pairs(hashes: np.ndarray, threshold: int, block_bytes: int = 1 << 25) -> Iterator[tuple[int, int]]:
+    """Index pairs (a < b) whose 64-bit hashes differ in <= ``threshold`` bits, in a fixed order.
 
     Multi-index hashing: split the 64 bits into ``threshold + 1`` chunks; by the pigeonhole
     principle two hashes that close agree exactly on at least one chunk, so only hashes that
-    share a chunk value are compared. Scales to large datasets, unlike all-pairs comparison.
+    share a chunk value are compared. Within a bucket, distances are computed a block of rows at
+    a time (at most ``block_bytes`` each) and pairs are yielded, never stored: memory stays
+    bounded even when thousands of images share a bucket. A pair may come more than once.
     """
     n_chunks = threshold + 1
     bounds = np.linspace(0, 64, n_chunks + 1).astype(int)
-    pairs: set[tuple[int, int]] = set()
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         mask = np.uint64((1 << (hi - lo)) - 1)
         keys = (hashes >> np.uint64(lo)) & mask
-        buckets: dict[int, list[int]] = defaultdict(list)
-        for i, k in enumerate(keys.tolist()):
-            buckets[k].append(i)
-        for members in buckets.values():
-            if len(members) < 2:
+        order = np.argsort(keys, kind="stable")
+        starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+            if b - a < 2:
                 continue
-            m = np.array(members)
-            x = hashes[m][:, None] ^ hashes[m][None, :]
-            dist = np.bitwise_count(x)
-            for a, b in zip(*np.nonzero(np.triu(dist <= threshold, k=1)), strict=True):
-                pairs.add((int(m[a]), int(m[b])))
-    return sorted(pairs)
+            m = order[a:b]
+            hm = hashes[m]
+            rows = max(1, block_bytes // (8 * len(m)))
+            for r in range(0, len(m), rows):
+                dist = np.bitwise_count(hm[r : r + rows, None] ^ hm[None, :])
+                for i, k in zip(*np.nonzero(dist <= threshold), strict=True):
+                    if r + i < k:
+                        yield int(min(m[r + i], m[k])), int(max(m[r + i], m[k]))
 
 
 def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTANCE) -> pd.DataFrame:
