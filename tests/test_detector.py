@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import smooth_image
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from realorai.detector.augment import AugmentConfig, augment, downscale, jpeg_roundtrip
@@ -122,3 +124,18 @@ def test_detector_backbone_stays_frozen():
     model.train()
     assert not model.backbone.training
     assert all(not p.requires_grad for p in model.backbone.parameters())
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=st.integers(224, 5000), h=st.integers(224, 5000), max_side=st.integers(1, 8))
+def test_heatmap_tiles_cover_the_image_once_and_crops_stay_inside(w, h, max_side):
+    from realorai.detector.heatmap import heatmap_tiles
+
+    tiles, crops = heatmap_tiles(w, h, 224, max_side)
+    assert sum((r - left) * (b - t) for left, t, r, b in tiles) == w * h  # a partition: no gap, no overlap
+    assert len(tiles) <= max_side**2
+    for (tl, tt, tr, tb), (cl, ct, cr, cb) in zip(tiles, crops, strict=True):
+        assert cl >= 0 and ct >= 0 and cr <= w and cb <= h and cr - cl == cb - ct == 224
+        # the crop sits on its tile: their centres are close on both axes
+        assert abs((cl + cr) / 2 - (tl + tr) / 2) <= max(112, (tr - tl) / 2)
+        assert abs((ct + cb) / 2 - (tt + tb) / 2) <= max(112, (tb - tt) / 2)

@@ -340,7 +340,7 @@ def _print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
     elif as_csv:
         import csv
 
-        fields = ["path", "p_ai", "verdict", "threshold", "error"]
+        fields = ["path", "p_ai", "verdict", "threshold", "error", "why"]
         if any("combined" in r for r in rows):
             fields += ["combined_verdict", "basis", "strong_findings"]
         w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
@@ -401,14 +401,80 @@ def predict_cmd(
     allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    heatmaps: Annotated[
+        Path | None, typer.Option(help="Write a PNG overlay of per-region P(AI) per image into this folder.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write rows to .parquet/.csv/.jsonl as the scan goes (committed in chunks)."
+        ),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted --output scan.")] = False,
+    chunk: Annotated[int, typer.Option(help="Images per committed chunk with --output.")] = 256,
     batch_size: int = 32,
     device: str = "auto",
     quiet: Quiet = False,
 ) -> None:
-    """P(AI) and a verdict per image; unreadable files are listed with the reason."""
+    """P(AI) and a verdict per image; unreadable files are listed with the reason.
+
+    With --output, a scan of any size: rows are committed in chunks as it goes, and a scan that
+    was killed continues with --resume, each file ending in the output exactly once."""
+    if output is not None:
+        _run_batch(paths, model, output, resume, chunk, evidence, pixels_only, c2pa_trust, allow_network, heatmaps,
+                   batch_size, device, quiet)  # fmt: skip
+        return
+    if resume:
+        fail("--resume continues an --output scan; give --output")
     _run_predict(
-        paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet
-    )
+        paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet,
+        heatmaps,
+    )  # fmt: skip
+
+
+def _run_batch(
+    paths, model, output, resume, chunk, evidence, pixels_only, c2pa_trust, allow_network, heatmaps, batch_size,
+    device, quiet,
+) -> None:  # fmt: skip
+    from realorai.batch import run_batch
+    from realorai.detector.api import Detector
+    from realorai.provenance import DEFAULT
+    from realorai.provenance.trust import resolve
+    from realorai.train import pick_device
+
+    try:
+        trust = DEFAULT if c2pa_trust is None else resolve(c2pa_trust)
+        detector = Detector.load(model, pick_device(device))
+        summary = run_batch(
+            paths,
+            output,
+            detector,
+            resume=resume,
+            chunk=chunk,
+            show_progress=not quiet,
+            log=lambda m: err.print(escape(m), highlight=False),
+            batch_size=batch_size,
+            evidence=evidence,
+            pixels_only=pixels_only,
+            c2pa_trust=trust,
+            allow_network=allow_network,
+            heatmaps=heatmaps if heatmaps is not None else False,
+        )
+    except KeyboardInterrupt:
+        fail(f"interrupted: the chunks written so far are kept; rerun with --resume to finish {output}", 130)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    if "files" not in summary:
+        return
+    out.print(f"wrote {escape(summary['output'])}: {summary['files']} rows; by verdict {summary['by_verdict']}")
+    if "by_combined_verdict" in summary:
+        out.print(f"combined verdicts: {summary['by_combined_verdict']}")
+    errors = summary["errors"]
+    out.print(f"{len(errors)} files could not be scored" + (":" if errors else ""))
+    for path, reason in list(errors.items())[:20]:
+        out.print(f"  {escape(path)}: {escape(reason)}", highlight=False)
+    if len(errors) > 20:
+        out.print(f"  ... and {len(errors) - 20} more (rows with an error in {escape(summary['output'])})")
 
 
 @app.command("inspect")
@@ -430,8 +496,9 @@ def inspect_cmd(
 
 
 def _run_predict(
-    paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet
-) -> None:
+    paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet,
+    heatmaps=None,
+) -> None:  # fmt: skip
     from realorai.predict import predict
     from realorai.provenance import DEFAULT
     from realorai.provenance.trust import resolve
@@ -448,6 +515,7 @@ def _run_predict(
             pixels_only=pixels_only,
             c2pa_trust=trust,
             allow_network=allow_network,
+            heatmaps=heatmaps,
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -501,7 +569,7 @@ def reproduce_cmd(
     out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")
 
 
-from realorai import cli_bench, cli_trust  # noqa: E402,F401  (register `benchmark`, `trust`)
+from realorai import cli_bench, cli_serve, cli_trust  # noqa: E402,F401  (register `benchmark`, `serve`, `trust`)
 
 if __name__ == "__main__":
     app()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,23 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An image held in memory (an HTTP upload): decoded like a file, never written to disk."""
+
+    name: str
+    data: bytes
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Source = str | Path | Upload  # what every decoder accepts
+
+# Reasons that mean "this is not an image at all" (HTTP 415), as opposed to a broken one (422).
+NOT_AN_IMAGE = ("empty file", "not a recognised image format")
+
+
 class ImageLoadError(Exception):
     """An image that cannot be used; ``status`` is ``corrupt`` or ``unsupported``."""
 
@@ -84,17 +102,20 @@ def walk_files(root: str | Path) -> list[Path]:
     return sorted(files)
 
 
-def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open (header only) and check an image file; raise :class:`ImageLoadError` if unusable."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
+def open_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open (header only) and check an image file or upload; raise :class:`ImageLoadError` if unusable."""
+    if isinstance(path, Upload):
+        size, fp = len(path.data), io.BytesIO(path.data)
+    else:
+        path = Path(path)
+        try:
+            size, fp = path.stat().st_size, path
+        except OSError as e:
+            raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
     if size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
     try:
-        img = Image.open(path)  # reads the header only; the size is checked below, before decoding
+        img = Image.open(fp)  # reads the header only; the size is checked below, before decoding
     except Image.DecompressionBombError as e:  # cannot happen with the limit off; kept for safety
         raise ImageLoadError(path, f"decompression bomb refused: {e}", "unsupported") from e
     except UnidentifiedImageError as e:
@@ -117,7 +138,7 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     return img
 
 
-def decode(img: Image.Image, path: str | Path = "<image>", draft: int | None = None) -> Image.Image:
+def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None) -> Image.Image:
     """Fully decode an opened image into 8-bit RGB, applying the project's conversion rules.
 
     ``draft`` lets JPEG decode at a reduced scale (>= ``draft`` px on each side) for speed;
@@ -201,7 +222,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
-def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> Image.Image:
+def load_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> Image.Image:
     """Open, check and decode ``path`` into an RGB image, or raise :class:`ImageLoadError`."""
     with open_image(path, max_pixels) as img:
         return decode(img, path, draft).copy()

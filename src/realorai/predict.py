@@ -1,23 +1,119 @@
-"""``realorai predict`` / ``inspect``: P(AI), a verdict and (optionally) provenance per image.
+"""``realorai predict`` / ``inspect`` and the API: P(AI), a verdict and (optionally) provenance per image.
 
-One row per input, the JSON schema shared with every front end:
-``{"path", "p_ai", "verdict", "threshold", "low_confidence", "error"}`` and, with evidence,
+One row per input, the JSON schema shared with every front end (command line, HTTP API, page):
+``{"path", "p_ai", "verdict", "threshold", "low_confidence", "error", "why"}`` and, with evidence,
 ``"findings": [{"source", "what", "strength", "points_to", "value"}]`` and
-``"combined": {"verdict", "basis", "p_ai", "pixel_verdict", "threshold"}``.
-"verdict" is always the pixel detector's; "combined" applies the provenance rule. ``p_ai`` is
-kept unrounded, and verdicts compare the unrounded score: only display rounds.
+``"combined": {"verdict", "basis", "p_ai", "pixel_verdict", "threshold"}``; with heatmaps,
+``"heatmap": {"boxes", "p_ai", "png"}`` (``png``: a file path, or a data URI from the API).
+"verdict" is always the pixel detector's; "combined" applies the provenance rule; "why" says in
+one plain sentence what decided. ``p_ai`` is kept unrounded, and verdicts compare the unrounded
+score: only display rounds.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
+from realorai.atomic import atomic_path
 from realorai.detector.api import Detector, error_row
+from realorai.imaging import ImageLoadError, Source, Upload, load_image
 from realorai.inference import expand_inputs
 from realorai.progress import progress_bar
 from realorai.provenance import DEFAULT, combine, inspect_evidence
 from realorai.provenance.findings import Finding
 from realorai.train import pick_device
+
+UNCERTAIN_MARGIN = 0.1  # a P(AI) this close to the threshold is called uncertain in "why"
+
+
+def explain(row: dict) -> str:
+    """One plain sentence saying what the verdict rests on."""
+    if row["error"] and row["p_ai"] is None:
+        return f"Could not be read: {row['error']}."
+    c = row.get("combined")
+    if c and c["basis"].startswith("provenance"):
+        strong = next((f for f in row.get("findings", []) if f["strength"] == "strong"), None)
+        what = strong["what"] if strong else "verified provenance"
+        return f"Decided by a verified content credential: {what}."
+    if c and c["verdict"] == "conflict":
+        return f"Conflicting evidence: {c['basis']}; treat with caution."
+    if row["p_ai"] is None:
+        return "No pixel score and no verified provenance: no verdict."
+    p, t = row["p_ai"], row["threshold"]
+    side = "above" if p >= t else "below"
+    sentence = f"The pixel detector gives P(AI) {p:.2f}, {side} its threshold {t:.2f}"
+    if abs(p - t) < UNCERTAIN_MARGIN:
+        sentence += " (close to it: uncertain)"
+    if row.get("low_confidence"):
+        sentence += "; the image is small and was upsampled, so this is a weak hint"
+    if c and "agrees" in c["basis"]:
+        sentence += "; unsigned metadata agrees"
+    elif c is not None:
+        sentence += "; no verified provenance"
+    return sentence + "."
+
+
+def heatmap_for(detector: Detector, src: Source, row: dict, into: Path | None) -> dict | None:
+    """The row's heatmap: region boxes, their P(AI), and the overlay (written under ``into``,
+    or returned as a data URI when ``into`` is None)."""
+    from realorai.detector.heatmap import data_uri, overlay, region_scores
+
+    if row["p_ai"] is None or detector.model.data_config.resize != "crops":
+        return None
+    try:
+        img = load_image(src)
+    except ImageLoadError:
+        return None
+    boxes, probs = region_scores(detector.model, img)
+    picture = overlay(img, boxes, probs, detector.threshold)
+    if into is None:
+        png = data_uri(picture)
+    else:
+        # Two photo.jpg in different folders must not overwrite each other's overlay.
+        tag = hashlib.sha1(str(src).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        png_path = into / f"{Path(str(src)).stem}-{tag}.heatmap.png"
+        with atomic_path(png_path) as tmp:
+            picture.save(tmp, format="PNG")
+        png = str(png_path)
+    return {"boxes": [list(b) for b in boxes], "p_ai": [float(p) for p in probs], "png": png}
+
+
+def analyze(
+    detector: Detector,
+    sources: Sequence[Source],
+    batch_size: int = 32,
+    show_progress: bool = False,
+    evidence: bool = False,
+    pixels_only: bool = False,
+    c2pa_trust: str | None = DEFAULT,
+    allow_network: bool = False,
+    heatmaps: Path | bool = False,
+) -> list[dict]:
+    """Rows for files or uploads already found; never raises for a bad image (it gets an error row).
+
+    ``heatmaps``: a folder to write overlays to, True for data URIs in the rows, False for none.
+    """
+    rows = detector.rows(list(sources), batch_size, show_progress)
+    if evidence:
+        with progress_bar("evidence", len(rows), show_progress) as advance:
+            for src, row in zip(sources, rows, strict=True):
+                found = inspect_evidence(src, trust=c2pa_trust, allow_network=allow_network)
+                row["findings"] = found["findings"]
+                row["error"] = row["error"] or found["error"]
+                kept = [Finding(**f) for f in found["findings"]]
+                row["combined"] = combine(kept, row["p_ai"], detector.threshold, pixels_only)
+                advance()
+    if heatmaps is not False:
+        into = None if heatmaps is True else Path(heatmaps)
+        with progress_bar("heatmaps", len(rows), show_progress) as advance:
+            for src, row in zip(sources, rows, strict=True):
+                row["heatmap"] = heatmap_for(detector, src, row, into)
+                advance()
+    for row in rows:
+        row["why"] = explain(row)
+    return rows
 
 
 def predict(
@@ -30,21 +126,27 @@ def predict(
     pixels_only: bool = False,
     c2pa_trust: str | None = DEFAULT,
     allow_network: bool = False,
+    heatmaps: Path | None = None,
 ) -> list[dict]:
     """Score every file found in ``inputs`` with ``model_path`` (the shipped detector when None);
     unreadable ones get an error row, never an exception."""
     files, missing = expand_inputs(inputs)
     detector = Detector.load(model_path, pick_device(device))
-    threshold = detector.threshold
-    rows = detector.rows(files, batch_size, show_progress)
-    if evidence:
-        with progress_bar("evidence", len(rows), show_progress) as advance:
-            for row in rows:
-                found = inspect_evidence(row["path"], trust=c2pa_trust, allow_network=allow_network)
-                row["findings"] = found["findings"]
-                row["error"] = row["error"] or found["error"]
-                kept = [Finding(**f) for f in found["findings"]]
-                row["combined"] = combine(kept, row["p_ai"], threshold, pixels_only)
-                advance()
-    rows += [error_row(item, reason, threshold) for item, reason in missing.items()]
+    rows = analyze(
+        detector,
+        files,
+        batch_size,
+        show_progress,
+        evidence,
+        pixels_only,
+        c2pa_trust,
+        allow_network,
+        heatmaps if heatmaps is not None else False,
+    )
+    for item, reason in missing.items():
+        row = error_row(item, reason, detector.threshold)
+        rows.append({**row, "why": explain(row)})
     return rows
+
+
+__all__ = ["Upload", "analyze", "explain", "predict"]

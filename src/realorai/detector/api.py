@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from realorai.checkpoint import load_checkpoint
+from realorai.imaging import Source
 from realorai.inference import expand_inputs, score_paths
 
 DEFAULT_WEIGHTS = "detector-default.safetensors"
@@ -73,11 +74,11 @@ class Detector:
         """``path`` (run folder or checkpoint), or the shipped default when None."""
         return cls.default(device) if path is None else cls.from_checkpoint(path, device)
 
-    def score(self, paths: list[str], batch_size: int = 16, show_progress: bool = False):
+    def score(self, paths: list[Source], batch_size: int = 16, show_progress: bool = False):
         """(P(AI) array, low-confidence flags, per-crop P(AI), {path: reason})."""
         return score_paths(self.model, paths, batch_size, show_progress, details=True)
 
-    def rows(self, paths: list[str], batch_size: int = 16, show_progress: bool = False) -> list[dict]:
+    def rows(self, paths: list[Source], batch_size: int = 16, show_progress: bool = False) -> list[dict]:
         probs, low, crops, errors = self.score(paths, batch_size, show_progress)
         out = []
         for i, path in enumerate(paths):
@@ -85,7 +86,7 @@ class Detector:
             err = errors.get(path, "")
             out.append(
                 {
-                    "path": path,
+                    "path": str(path),  # an upload's row carries its file name
                     "p_ai": p,
                     "verdict": verdict_of(p, self.threshold, err),
                     "threshold": self.threshold,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, decode, open_image
+from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, Source, decode, open_image
 from realorai.provenance.c2pa_evidence import DEFAULT, inspect_c2pa
 from realorai.provenance.findings import Finding, combine
 from realorai.provenance.metadata import inspect_metadata
@@ -15,7 +14,7 @@ __all__ = ["DEFAULT", "Finding", "combine", "inspect_evidence", "evidence_summar
 
 
 def inspect_evidence(
-    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, trust: str | None = DEFAULT, allow_network: bool = False
+    path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, trust: str | None = DEFAULT, allow_network: bool = False
 ) -> dict:
     """All provenance findings for one file: {"path", "findings", "error", "seconds", "decode_seconds"}.
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from functools import lru_cache
-from pathlib import Path
 
+from realorai.imaging import Source, Upload
 from realorai.provenance.findings import Finding
 from realorai.provenance.iptc import IPTC, describe
 from realorai.provenance.trust import resolve as resolve_trust
@@ -57,13 +58,17 @@ def _generator(manifest: dict) -> str:
     return ", ".join(n for n in names if n) or str(manifest.get("claim_generator", ""))
 
 
-def inspect_c2pa(path: str | Path, trust: str | None = DEFAULT, allow_network: bool = False) -> list[Finding]:
+def inspect_c2pa(path: Source, trust: str | None = DEFAULT, allow_network: bool = False) -> list[Finding]:
     """Findings from the file's C2PA manifest store (none when it has none); one per declared
     source type however many action assertions repeat it."""
     import c2pa
 
     try:
-        reader = c2pa.Reader.try_create(str(path), context=context_for(trust, allow_network))
+        context = context_for(trust, allow_network)
+        if isinstance(path, Upload):  # read from memory: uploads are never written to disk
+            reader = c2pa.Reader.try_create(io.BytesIO(path.data), context=context)
+        else:
+            reader = c2pa.Reader.try_create(str(path), context=context)
         if reader is None:
             return []
         with reader:

@@ -1,0 +1,114 @@
+"""Heatmaps: where in an image the detector sees AI traces.
+
+The verdict averages up to four crops; a heatmap cuts the image into a grid of tiles (at most
+``max_side`` x ``max_side``, about two per crop width) and scores each tile by one
+native-resolution crop centred on it. It shows where the score comes from, not a segmentation:
+the detector was trained on whole images, so a tile's score is a hint, and the tiles' mean need
+not equal the verdict's P(AI). On a large photo a tile is wider than its crop: the crop samples it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
+from realorai.preprocess import normalize
+
+DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
+LEGEND_HEIGHT = 28
+
+
+def _tiles(length: int, size: int, max_n: int) -> list[tuple[int, int, int]]:
+    """Along one axis: (tile start, tile end, crop start) for up to ``max_n`` tiles covering the
+    whole length, each scored by a ``size`` crop centred on it (crops overlap on small images)."""
+    n = max(1, min(max_n, math.ceil(2 * length / size) - 1))
+    edges = [round(i * length / n) for i in range(n + 1)]
+    out = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        crop = min(max(0, (a + b) // 2 - size // 2), max(0, length - size))
+        out.append((a, b, crop))
+    return out
+
+
+def heatmap_tiles(width: int, height: int, size: int, max_side: int = 6) -> tuple[list[Box], list[Box]]:
+    """(tiles covering the image, the crop box that scores each tile)."""
+    tiles, crops = [], []
+    for y0, y1, cy in _tiles(height, size, max_side):
+        for x0, x1, cx in _tiles(width, size, max_side):
+            tiles.append((x0, y0, x1, y1))
+            crops.append((cx, cy, cx + size, cy + size))
+    return tiles, crops
+
+
+@torch.no_grad()
+def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
+    """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
+    d = model.data_config
+    plan = CropPlan(size=d.input_size, grid=d.crop_grid, min_side=d.input_size)
+    work, upsampled = fit_small(img, plan)
+    tiles, boxes = heatmap_tiles(work.width, work.height, plan.size, max_side)
+    crops = torch.stack([to_uint8(work.crop(b)) for b in boxes])
+    model.eval()
+    device = next(model.parameters()).device
+    logits = [model(normalize(c.to(device), d))[:, 1].float().cpu() for c in crops.split(batch_size)]
+    probs = torch.sigmoid(torch.cat(logits)).numpy()
+    if upsampled:  # tiles back into the original image's coordinates
+        sx, sy = img.width / work.width, img.height / work.height
+        tiles = [(round(a * sx), round(b * sy), round(c * sx), round(e * sy)) for a, b, c, e in tiles]
+    return tiles, probs
+
+
+def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
+    """P(AI) -> RGB: blue (real) through white at the threshold ``mid`` to red (AI); a diverging
+    scale that most colour-blind viewers can read."""
+    p = np.clip(p, 0, 1)[..., None]
+    mid = min(max(mid, 1e-3), 1 - 1e-3)
+    blue, white, red = np.array([33, 102, 172]), np.array([247, 247, 247]), np.array([178, 24, 43])
+    low = blue + (white - blue) * (p / mid)
+    high = white + (red - white) * ((p - mid) / (1 - mid))
+    return np.where(p < mid, low, high).astype(np.uint8)
+
+
+def overlay(img: Image.Image, boxes: list[Box], probs: np.ndarray, threshold: float) -> Image.Image:
+    """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it and a legend."""
+    scale = min(1.0, DISPLAY_SIDE / max(img.size))
+    w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    base = img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR) if scale < 1 else img.convert("RGB")
+    total, count = np.zeros((h, w)), np.zeros((h, w))
+    for (left, top, right, bottom), p in zip(boxes, probs, strict=True):
+        sl = np.s_[round(top * scale) : max(round(bottom * scale), round(top * scale) + 1),
+                   round(left * scale) : max(round(right * scale), round(left * scale) + 1)]  # fmt: skip
+        total[sl] += p
+        count[sl] += 1
+    covered = count > 0
+    heat = np.where(covered, total / np.maximum(count, 1), 0.5)
+    rgb = np.asarray(base, dtype=np.float32)
+    alpha = np.where(covered, 0.45, 0.0)[..., None]
+    mixed = (rgb * (1 - alpha) + _colour(heat, threshold) * alpha).astype(np.uint8)
+    out = Image.new("RGB", (w, h + LEGEND_HEIGHT), (255, 255, 255))
+    out.paste(Image.fromarray(mixed), (0, 0))
+    bar = _colour(np.linspace(0, 1, w), threshold)[None].repeat(10, axis=0)
+    out.paste(Image.fromarray(bar), (0, h + 2))
+    draw = ImageDraw.Draw(out)
+    tx = round(threshold * (w - 1))
+    draw.line([(tx, h + 1), (tx, h + 13)], fill=(0, 0, 0), width=2)
+    draw.text((2, h + 14), "real", fill=(0, 0, 0))
+    draw.text((max(0, w - 16), h + 14), "AI", fill=(0, 0, 0))
+    draw.text((max(0, min(tx - 30, w - 90)), h + 14), f"threshold {threshold:.2f}", fill=(0, 0, 0))
+    return out
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def data_uri(img: Image.Image) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")

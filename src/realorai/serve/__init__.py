@@ -1,0 +1,6 @@
+"""Serving: the HTTP API, the web page and ``realorai serve``."""
+
+from realorai.serve.app import create_app
+from realorai.serve.settings import ServeSettings
+
+__all__ = ["ServeSettings", "create_app"]

@@ -1,0 +1,109 @@
+"""The resumable batch scan: killed at random moments, resumed, every file exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import smooth_image
+
+from realorai.batch import parts_dir, run_batch
+from realorai.detector.api import Detector
+
+
+def make_folder(root: Path, n: int = 48) -> Path:
+    root.mkdir(parents=True)
+    for i in range(n):
+        smooth_image(i, 240 + (i % 3) * 40, noise=6.0).save(root / f"img_{i:03d}.png")
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return root
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector.default()
+
+
+def test_killed_scans_resume_to_the_same_rows(tmp_path, detector):
+    folder = make_folder(tmp_path / "imgs")
+    reference = tmp_path / "reference.jsonl"
+    run_batch([str(folder)], reference, detector, chunk=4, show_progress=False, log=lambda m: None)
+    expected = {r["path"]: r for r in read_jsonl(reference)}
+    assert len(expected) == 49 and expected[str(folder / "broken.png")]["verdict"] == "error"
+
+    out = tmp_path / "scan.jsonl"
+    cmd = [sys.executable, "-m", "realorai", "predict", str(folder), "-o", str(out), "--chunk", "4", "-q"]
+    rng = random.Random(0)
+    killed_mid_scan = 0
+    for attempt in range(3):
+        proc = subprocess.Popen(cmd + (["--resume"] if attempt else []), stdout=subprocess.DEVNULL)
+        target = rng.randint(1, 11)  # kill once this many chunks are committed, plus a random moment
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline:
+            if len(list(parts_dir(out).glob("part-*.jsonl"))) >= target:
+                time.sleep(rng.uniform(0, 0.3))
+                break
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_scan += not out.exists()
+        proc.wait()
+    assert killed_mid_scan >= 2, "the scan finished before it could be killed: the test proved nothing"
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "49 rows" in done.stdout and "1 files could not be scored" in done.stdout
+    rows = read_jsonl(out)
+    paths = [r["path"] for r in rows]
+    assert len(paths) == len(set(paths)) == 49  # nothing lost, nothing doubled
+    for r in rows:
+        e = expected[r["path"]]
+        assert r["verdict"] == e["verdict"]
+        assert (r["p_ai"] is None and e["p_ai"] is None) or r["p_ai"] == pytest.approx(e["p_ai"], abs=1e-6)
+    assert not parts_dir(out).exists()
+
+
+def test_resume_rules(tmp_path, detector):
+    folder = make_folder(tmp_path / "imgs", n=6)
+    out = tmp_path / "scan.parquet"
+    summary = run_batch([str(folder)], out, detector, chunk=2, show_progress=False, log=lambda m: None)
+    assert summary["files"] == 7 and summary["by_verdict"]["error"] == 1
+    df = pd.read_parquet(out)
+    assert list(df.columns[:7]) == ["path", "p_ai", "verdict", "threshold", "low_confidence", "error", "why"]
+    with pytest.raises(ValueError, match="--resume"):
+        run_batch([str(folder)], out, detector, show_progress=False)
+    messages = []
+    run_batch([str(folder)], out, detector, resume=True, show_progress=False, log=messages.append)
+    assert "complete" in messages[0]
+    # An interrupted scan resumed with other options is refused, not mixed.
+    parts = parts_dir(tmp_path / "half.csv")
+    parts.mkdir()
+    (parts / "scan.json").write_text(json.dumps({"model": "other"}))
+    with pytest.raises(ValueError, match="other settings"):
+        run_batch([str(folder)], tmp_path / "half.csv", detector, resume=True, show_progress=False)
+    with pytest.raises(ValueError, match="must end in"):
+        run_batch([str(folder)], tmp_path / "out.xlsx", detector, show_progress=False)
+
+
+def test_csv_output_and_heatmaps_from_the_command_line(tmp_path):
+    folder = make_folder(tmp_path / "imgs", n=3)
+    heat = tmp_path / "heat"
+    cmd = [sys.executable, "-m", "realorai", "predict", str(folder), "-o", str(tmp_path / "s.csv")]
+    r = subprocess.run(cmd + ["--heatmaps", str(heat), "-q"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path / "s.csv", keep_default_na=False)
+    assert len(df) == 4
+    pngs = sorted(heat.glob("*.heatmap.png"))
+    assert len(pngs) == 3 and set(df.loc[df.verdict != "error", "heatmap"]) == {str(p) for p in pngs}
+    assert os.path.getsize(pngs[0]) > 1000
