@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +83,12 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
+def local_chunks(detector: Detector, todo: list[str], chunk: int, **analyze_kwargs) -> Iterator[list[dict]]:
+    """The local engine: this process scores one chunk after another."""
+    for start in range(0, len(todo), chunk):
+        yield analyze(detector, todo[start : start + chunk], **analyze_kwargs)
+
+
 def run_batch(
     inputs: list[str],
     output: Path,
@@ -91,9 +97,15 @@ def run_batch(
     chunk: int = CHUNK,
     show_progress: bool = True,
     log: Callable[[str], None] = print,
+    engine: Callable[..., Iterator[list[dict]]] | None = None,
+    list_inputs: Callable[[list[str]], tuple[list[str], dict[str, str]]] = expand_inputs,
     **analyze_kwargs,
 ) -> dict:
-    """Scan ``inputs`` into ``output``; returns the summary. See the module docstring."""
+    """Scan ``inputs`` into ``output``; returns the summary. See the module docstring.
+
+    ``engine(detector, todo, chunk, **analyze_kwargs)`` yields scored chunks (any order, any
+    size): the local engine by default, or Ray Data (``realorai.ray_engine``)."""
+    engine = engine or local_chunks
     output = check_output_path(Path(output))
     if output.suffix not in FORMATS:
         raise ValueError(f"{output}: the output must end in {', '.join(FORMATS)}")
@@ -125,14 +137,13 @@ def run_batch(
             write_json(recorded, settings)
         done_rows = _read_parts(parts)
         done = {r["path"] for r in done_rows}
-        files, missing = expand_inputs(inputs)
+        files, missing = list_inputs(inputs)
         todo = [f for f in files if f not in done]
         if done_rows:
             log(f"resuming: {len(done)} files already done, {len(todo)} to go")
         next_part = len(list(parts.glob("part-*.jsonl")))
         with progress_bar("scan", len(todo), show_progress) as advance:
-            for start in range(0, len(todo), chunk):
-                rows = analyze(detector, todo[start : start + chunk], **analyze_kwargs)
+            for rows in engine(detector, todo, chunk, **analyze_kwargs):
                 _commit(parts, next_part, rows)
                 next_part += 1
                 advance(len(rows))

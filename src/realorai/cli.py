@@ -26,6 +26,20 @@ err = Console(stderr=True, soft_wrap=True)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+class Backend(StrEnum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
+BACKEND_HELP = "auto: ONNX Runtime for a detector on the CPU (faster, measured), else torch; or force one."
+
+
 def fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
@@ -220,6 +234,10 @@ def train_cmd(
 
     try:
         if get_spec(model).kind == "detector":
+            from realorai.distributed import world_size
+
+            if world_size() > 1:
+                fail(f"{model} extracts frozen features and fits a convex head in one process; run it without torchrun")
             _train_detector(model, output, manifest or [], data or [], views, seed, batch_size, quiet)
             return
         if not manifest or len(manifest) != 1 or data:
@@ -244,6 +262,8 @@ def train_cmd(
         summary = fit(cfg, output, resume=resume, show_progress=not quiet)
     except (KeyError, ValueError, FileNotFoundError, WeightsUnavailableError) as e:
         fail(str(e).strip("'\""))
+    if summary.get("rank"):  # under torchrun, rank 0 reports
+        return
     val = summary["val"]
     out.print(
         f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
@@ -412,6 +432,13 @@ def predict_cmd(
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted --output scan.")] = False,
     chunk: Annotated[int, typer.Option(help="Images per committed chunk with --output.")] = 256,
+    backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
+    engine: Annotated[
+        Engine, typer.Option(help="With --output: local (this process) or ray (Ray Data actors: realorai[ray]).")
+    ] = Engine.local,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (e.g. ray://head:10001; default $RAY_ADDRESS or local).")
+    ] = None,
     batch_size: int = 32,
     device: str = "auto",
     quiet: Quiet = False,
@@ -422,19 +449,21 @@ def predict_cmd(
     was killed continues with --resume, each file ending in the output exactly once."""
     if output is not None:
         _run_batch(paths, model, output, resume, chunk, evidence, pixels_only, c2pa_trust, allow_network, heatmaps,
-                   batch_size, device, quiet)  # fmt: skip
+                   batch_size, device, quiet, backend.value, engine, ray_address)  # fmt: skip
         return
+    if engine is Engine.ray:
+        fail("--engine ray writes its rows to a file; give --output results.parquet")
     if resume:
         fail("--resume continues an --output scan; give --output")
     _run_predict(
         paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet,
-        heatmaps,
+        heatmaps, backend.value,
     )  # fmt: skip
 
 
 def _run_batch(
     paths, model, output, resume, chunk, evidence, pixels_only, c2pa_trust, allow_network, heatmaps, batch_size,
-    device, quiet,
+    device, quiet, backend, engine=None, ray_address=None,
 ) -> None:  # fmt: skip
     from realorai.batch import run_batch
     from realorai.detector.api import Detector
@@ -444,7 +473,18 @@ def _run_batch(
 
     try:
         trust = DEFAULT if c2pa_trust is None else resolve(c2pa_trust)
-        detector = Detector.load(model, pick_device(device))
+        options = {}
+        if engine is Engine.ray:
+            from functools import partial
+
+            try:
+                from realorai.ray_engine import list_sources, ray_chunks
+            except ImportError:
+                fail("--engine ray needs Ray: pip install 'realorai[ray]'")
+            model_arg = None if model is None else str(model)
+            options = {"engine": partial(ray_chunks, model=model_arg, backend=backend, address=ray_address,
+                                         actors=None), "list_inputs": list_sources}  # fmt: skip
+        detector = Detector.load(model, pick_device(device), backend)
         summary = run_batch(
             paths,
             output,
@@ -459,6 +499,7 @@ def _run_batch(
             c2pa_trust=trust,
             allow_network=allow_network,
             heatmaps=heatmaps if heatmaps is not None else False,
+            **options,
         )
     except KeyboardInterrupt:
         fail(f"interrupted: the chunks written so far are kept; rerun with --resume to finish {output}", 130)
@@ -488,16 +529,20 @@ def inspect_cmd(
     allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     device: str = "auto",
     quiet: Quiet = False,
 ) -> None:
     """Evidence beyond pixels: C2PA credentials, Stable Diffusion watermarks, generator metadata."""
-    _run_predict(paths, model, True, pixels_only, c2pa_trust, allow_network, as_json, as_csv, 32, device, quiet)
+    _run_predict(
+        paths, model, True, pixels_only, c2pa_trust, allow_network, as_json, as_csv, 32, device, quiet, None,
+        backend.value,
+    )  # fmt: skip
 
 
 def _run_predict(
     paths, model, evidence, pixels_only, c2pa_trust, allow_network, as_json, as_csv, batch_size, device, quiet,
-    heatmaps=None,
+    heatmaps=None, backend="auto",
 ) -> None:  # fmt: skip
     from realorai.predict import predict
     from realorai.provenance import DEFAULT
@@ -516,6 +561,7 @@ def _run_predict(
             c2pa_trust=trust,
             allow_network=allow_network,
             heatmaps=heatmaps,
+            backend=backend,
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -569,7 +615,7 @@ def reproduce_cmd(
     out.print(f"done in {result['total_s']:.0f} s; report: {', '.join(result['report'])}")
 
 
-from realorai import cli_bench, cli_serve, cli_trust  # noqa: E402,F401  (register `benchmark`, `serve`, `trust`)
+from realorai import cli_bench, cli_export, cli_serve, cli_trust  # noqa: E402,F401  (register the other commands)
 
 if __name__ == "__main__":
     app()

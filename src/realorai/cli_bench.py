@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli import Quiet, app, fail, out
+from realorai.cli import BACKEND_HELP, Backend, Quiet, app, fail, out
 
 
 @app.command("benchmark")
@@ -28,6 +28,7 @@ def benchmark_cmd(
         bool, typer.Option("--lodo", help="Leave-one-dataset-out: train on the rest, test on each.")
     ] = False,
     lodo_model: Annotated[str | None, typer.Option(help="Detector design trained by --lodo.")] = None,
+    backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     quiet: Quiet = False,
 ) -> None:
     """ROC-AUC, AP, balanced accuracy, accuracy on real and AI, ECE per dataset; robustness; LODO."""
@@ -46,6 +47,7 @@ def benchmark_cmd(
             command="realorai " + " ".join(sys.argv[1:]),
             show_progress=not quiet,
             log=out.print,
+            backend=backend.value,
         )
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(str(e).strip("'\""))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli import app, fail, out
+from realorai.cli import BACKEND_HELP, Backend, app, fail, out
 
 
 @app.command("serve")
@@ -17,6 +17,7 @@ def serve_cmd(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    backend: Annotated[Backend | None, typer.Option(help=BACKEND_HELP)] = None,
 ) -> None:
     """Serve the API (POST /v1/detect, /docs) and the page at / .
 
@@ -28,7 +29,8 @@ def serve_cmd(
 
     from realorai.serve import ServeSettings, create_app
 
-    overrides = {k: v for k, v in {"model": str(model) if model else None, "host": host, "port": port}.items() if v}
+    given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value}
+    overrides = {k: v for k, v in given.items() if v}
     try:
         settings = ServeSettings(**overrides)
         settings.check_exposure()

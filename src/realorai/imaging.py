@@ -153,8 +153,10 @@ def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None)
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageLoadError(path, f"cannot decode image data: {e}") from e
     # A malformed EXIF orientation keeps the stored orientation: the pixels themselves are fine.
+    # Only an image that needs turning is transposed (exif_transpose copies even when it does not).
     with contextlib.suppress(Exception):
-        img = ImageOps.exif_transpose(img) or img
+        if img.getexif().get(0x0112, 1) != 1:
+            img = ImageOps.exif_transpose(img) or img
     icc = img.info.get("icc_profile")
     if icc and color_space(img) not in SRGB_NAMES:
         converted = _to_srgb(img, icc)
@@ -222,10 +224,20 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
+@contextlib.contextmanager
+def decoded(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None):
+    """The RGB image of ``path``, valid inside the ``with`` block (no copy: a 12-MP photo is 36 MB)."""
+    with open_image(path, max_pixels) as img:
+        yield decode(img, path, draft)
+
+
 def load_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> Image.Image:
     """Open, check and decode ``path`` into an RGB image, or raise :class:`ImageLoadError`."""
     with open_image(path, max_pixels) as img:
-        return decode(img, path, draft).copy()
+        out = decode(img, path, draft)
+        # Closing the file destroys the opened image's pixels: keep a copy only when decode
+        # returned that same image (a converted or turned image is already a new one).
+        return out.copy() if out is img else out
 
 
 def jpeg_quality(img: Image.Image) -> float | None:

@@ -127,11 +127,12 @@ def predict(
     c2pa_trust: str | None = DEFAULT,
     allow_network: bool = False,
     heatmaps: Path | None = None,
+    backend: str = "auto",
 ) -> list[dict]:
     """Score every file found in ``inputs`` with ``model_path`` (the shipped detector when None);
     unreadable ones get an error row, never an exception."""
     files, missing = expand_inputs(inputs)
-    detector = Detector.load(model_path, pick_device(device))
+    detector = Detector.load(model_path, pick_device(device), backend)
     rows = analyze(
         detector,
         files,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from realorai import CLASSES
+from realorai import CLASSES, distributed
 from realorai.atomic import folder_lock, write_json, write_text, write_with
 from realorai.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint
 from realorai.data.manifest import load_manifest
@@ -234,9 +234,14 @@ def _history_csv(history: list[dict]) -> str:
 
 
 def fit(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, show_progress: bool = True, cache=None) -> dict:
-    """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR (locked)."""
+    """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR (locked).
+
+    Under ``torchrun`` every process trains its shard and rank 0 alone writes RUN_DIR."""
+    rank, world = distributed.setup()
+    if rank != 0:
+        return _fit(cfg, out_dir, resume, False, cache, rank, world)
     with folder_lock(out_dir):
-        return _fit(cfg, out_dir, resume, show_progress, cache)
+        return _fit(cfg, out_dir, resume, show_progress, cache, rank, world)
 
 
 def _fit(
@@ -245,15 +250,19 @@ def _fit(
     resume: bool = False,
     show_progress: bool = True,
     cache: TensorCache | None = None,
+    rank: int = 0,
+    world: int = 1,
 ) -> dict:
     """Train ``cfg.model`` on the manifest's train split, select on val, write RUN_DIR."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    main = rank == 0  # only rank 0 writes
     if resume and (out / STATE).is_file():
         check_resume_config(out, cfg)  # before anything in the run folder is rewritten
-    write_json(out / "config.json", asdict(cfg))
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", asdict(cfg))
     seed_everything(cfg.seed)
-    device = pick_device(cfg.device)
+    device = distributed.local_device(pick_device(cfg.device))
     spec = get_spec(cfg.model)
 
     df = load_manifest(cfg.manifest)
@@ -278,6 +287,19 @@ def _fit(
 
     augment = build_augment() if cfg.augment else None
     gen = torch.Generator().manual_seed(cfg.seed)
+    current_epoch = 0
+
+    def epoch_batches():
+        if world == 1:
+            yield from batches(len(y_train), cfg.batch_size, True, gen)
+            return
+        # This rank's shard of the epoch; every rank takes the same number of steps.
+        mine = distributed.shard(len(y_train), current_epoch, cfg.seed, rank, world)
+        chunks = list(mine.split(cfg.batch_size))
+        if len(chunks) > 1 and len(chunks[-1]) == 1:  # BatchNorm needs two images (see batches)
+            chunks[-2:] = [torch.cat(chunks[-2:])]
+        yield from chunks
+
     if spec.frozen_backbone:
         # Features once per image and view; view 0 is the un-augmented image.
         def features(x, desc, aug=None):
@@ -291,7 +313,7 @@ def _fit(
         trainable = model.head
 
         def train_loader():
-            for idx in batches(len(y_train), cfg.batch_size, True, gen):
+            for idx in epoch_batches():
                 view = torch.randint(len(f_train), (len(idx),), generator=gen)
                 yield f_train[view, idx], y_train[idx]
 
@@ -304,7 +326,7 @@ def _fit(
         layout = torch.channels_last
 
         def train_loader():
-            for idx in batches(len(y_train), cfg.batch_size, True, gen):
+            for idx in epoch_batches():
                 xb = x_train[idx]
                 if augment is not None:
                     xb = augment_batch(xb, augment)
@@ -315,6 +337,7 @@ def _fit(
                 yield normalize(x_val[idx], dcfg).contiguous(memory_format=layout), y_val[idx]
 
     params = [p for p in trainable.parameters() if p.requires_grad]
+    ddp = distributed.wrap(trainable, device)  # trainable itself under one process
     if cfg.optimizer == "adam":
         optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     elif cfg.optimizer == "sgd":
@@ -356,7 +379,9 @@ def _fit(
         advance(start)
         for epoch in range(start, cfg.epochs):
             t0 = time.perf_counter()
-            tr_loss, tr_acc = train_one_epoch(trainable, train_loader(), optimizer, loss_fn, device, cfg.precision)
+            current_epoch = epoch
+            tr_loss, tr_acc = train_one_epoch(ddp, train_loader(), optimizer, loss_fn, device, cfg.precision)
+            distributed.sync_buffers(trainable)
             va_loss, va_acc, _ = (
                 evaluate(trainable, val_loader(), loss_fn, device, cfg.precision)
                 if has_val
@@ -373,11 +398,19 @@ def _fit(
                 }
             )
             key = (va_acc, -va_loss) if has_val else (float(epoch), 0.0)
-            if best_key is None or key > best_key:
+            improved = best_key is None or key > best_key
+            if improved:
                 best_key, best_epoch, stale = key, epoch + 1, 0
-                save_checkpoint(out / BEST, model, {"epoch": epoch + 1, "config": asdict(cfg)})
             else:
                 stale += 1
+            stop = distributed.agree(bool(cfg.patience and stale >= cfg.patience))
+            if not main:
+                advance()
+                if stop:
+                    break
+                continue
+            if improved:
+                save_checkpoint(out / BEST, model, {"epoch": epoch + 1, "config": asdict(cfg)})
             save_checkpoint(out / LAST, model, {"epoch": epoch + 1, "config": asdict(cfg)})
             write_json(out / "history.json", history)
             write_text(out / "history.csv", _history_csv(history))
@@ -392,7 +425,7 @@ def _fit(
                 "best_key": best_key,
                 "stale": stale,
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "stopped_early": bool(cfg.patience and stale >= cfg.patience),
+                "stopped_early": stop,
             }
             write_with(state_path, partial(torch.save, state))
             advance()
@@ -400,6 +433,8 @@ def _fit(
                 print(f"early stop: no validation improvement for {stale} epochs")
                 break
 
+    if not main:  # rank 0 chooses the threshold and writes the checkpoint
+        return {"rank": rank, "epochs_run": len(history)}
     # Decision threshold on the validation split of the best epoch; never on test.
     best_model, _ = load_checkpoint(out / BEST, device)
     if has_val:
@@ -426,6 +461,10 @@ def _fit(
         "metrics": {"val": val_metrics},
         "seen_sha256_prefixes": seen_prefixes(train_df, val_df),
         "skipped": skipped,
+        # Under torchrun: how many processes shared the training (each took its own shard).
+        "distributed": {"world_size": world, "backend": "nccl" if device.type == "cuda" else "gloo"}
+        if world > 1
+        else None,
     }
     save_checkpoint(out / BEST, best_model, meta)
     summary = {
@@ -440,6 +479,7 @@ def _fit(
         "val_images": int(len(y_val)),
         "params": count_params(model),
         "train_seconds": round(sum(h["seconds"] for h in history), 2),
+        "world_size": world,
     }
     write_json(out / "train_summary.json", summary)
     plot_history(history, out / "curves.png", title=cfg.model)

@@ -148,6 +148,7 @@ def benchmark(
     command: str = "",
     show_progress: bool = True,
     log=print,
+    backend: str = "auto",
 ) -> dict:
     """Measure ``model`` (the shipped detector when None) on each dataset; optionally LODO."""
     from datetime import UTC, datetime
@@ -157,10 +158,11 @@ def benchmark(
     t0 = time.perf_counter()
     out = Path(out)
     frames = {Path(d).name: labelled_files(d) for d in datasets}  # fail early on a bad folder
-    det = Detector.load(model)
+    det = Detector.load(model, backend=backend)
     result = {
         "command": command,
         "model": det.name,
+        "backend": det.backend,
         "source": det.source,
         "threshold": det.threshold,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

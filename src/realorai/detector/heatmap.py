@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
-from realorai.preprocess import normalize
+from realorai.detector.score import crop_logits
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
 LEGEND_HEIGHT = 28
@@ -55,9 +55,7 @@ def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 
     tiles, boxes = heatmap_tiles(work.width, work.height, plan.size, max_side)
     crops = torch.stack([to_uint8(work.crop(b)) for b in boxes])
     model.eval()
-    device = next(model.parameters()).device
-    logits = [model(normalize(c.to(device), d))[:, 1].float().cpu() for c in crops.split(batch_size)]
-    probs = torch.sigmoid(torch.cat(logits)).numpy()
+    probs = torch.sigmoid(torch.cat([crop_logits(model, c) for c in crops.split(batch_size)])).numpy()
     if upsampled:  # tiles back into the original image's coordinates
         sx, sy = img.width / work.width, img.height / work.height
         tiles = [(round(a * sx), round(b * sy), round(c * sx), round(e * sy)) for a, b, c, e in tiles]

@@ -103,7 +103,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
 
         app.state.trust = DEFAULT if settings.c2pa_trust is None else resolve(settings.c2pa_trust)
         app.state.detector = detector or await anyio.to_thread.run_sync(
-            Detector.load, settings.model, pick_device("auto")
+            Detector.load, settings.model, pick_device("auto"), settings.backend
         )
         yield
         app.state.detector = None
@@ -164,6 +164,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
                     "name": det.name,
                     "source": "shipped default" if settings.model is None else "run folder or checkpoint",
                     "threshold": det.threshold,
+                    "backend": det.backend,
                     "input": {"size": d.input_size, "resize": d.resize, "crop_grid": d.crop_grid},
                     "trained_on": det.meta.get("train_datasets"),
                 }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,7 +16,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REALORAI_", env_file=".env", extra="ignore", frozen=True)
 
-    model: str | None = Field(None, description="Run folder or checkpoint; the shipped detector when unset.")
+    model: str | None = Field(None, description="Run folder, checkpoint or .onnx; the shipped detector when unset.")
+    backend: Literal["auto", "torch", "onnx"] = "auto"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     api_key: SecretStr | None = Field(None, description="When set, /v1/* needs it in the X-API-Key header.")

@@ -1,0 +1,154 @@
+"""Speed and scale: the ONNX Runtime backend, Ray Data batch scoring, torchrun training."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import smooth_image
+
+from realorai.batch import parts_dir, run_batch
+from realorai.detector.api import Detector
+
+
+def images(root: Path, sizes=(100, 224, 300, 520, 700)) -> list[str]:
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, s in enumerate(sizes):
+        p = root / f"img_{i}.png"
+        smooth_image(i, s, noise=8.0).save(p)
+        paths.append(str(p))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def torch_and_onnx():
+    return Detector.load(None, "cpu", "torch"), Detector.load(None, "cpu", "onnx")
+
+
+def test_onnx_backend_matches_torch(torch_and_onnx, tmp_path):
+    det_t, det_o = torch_and_onnx
+    assert (det_t.backend, det_o.backend) == ("torch", "onnx")
+    paths = images(tmp_path)  # small (upsampled), exact, odd and large sizes
+    pt, po = det_t.rows(paths), det_o.rows(paths)
+    for a, b in zip(pt, po, strict=True):
+        assert abs(a["p_ai"] - b["p_ai"]) < 1e-4 and a["low_confidence"] == b["low_confidence"]
+    assert Detector.load(None, "cpu", "auto").backend == "onnx"  # measured faster on the CPU
+
+
+def test_backend_errors(split_manifest, tmp_path):
+    with pytest.raises(ValueError, match="unknown backend"):
+        Detector.load(None, "cpu", "tensorrt")
+    with pytest.raises(ValueError, match="onnx backend only"):
+        Detector.load(tmp_path / "x.onnx", "cpu", "torch")
+
+
+def test_exported_file_runs_without_torch(tmp_path):
+    """The .onnx file with its metadata is all a user of another runtime needs."""
+    model = tmp_path / "det.onnx"
+    r = subprocess.run(
+        [sys.executable, "-m", "realorai", "export", "onnx", "-o", str(model)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    [image] = images(tmp_path / "img", sizes=(600,))
+    expected = Detector.load(None, "cpu", "torch").rows([image])[0]["p_ai"]
+    script = f"""
+import sys, json
+sys.modules["torch"] = None  # importing torch now fails: prove it is not needed
+import numpy as np, onnxruntime as ort
+from PIL import Image
+s = ort.InferenceSession({str(model)!r}, providers=["CPUExecutionProvider"])
+c = json.loads(s.get_modelmeta().custom_metadata_map["realorai"])
+size, grid = c["crop_plan"]["size"], c["crop_plan"]["grid"]
+img = np.asarray(Image.open({image!r}).convert("RGB"))
+h, w, _ = img.shape
+def starts(n, length):
+    return [(length - size) // 2] if n == 1 else [round(i * (length - size) / (n - 1)) for i in range(n)]
+nx, ny = max(1, min(grid, w // size)), max(1, min(grid, h // size))
+crops = np.stack([img[y:y + size, x:x + size].transpose(2, 0, 1) for y in starts(ny, h) for x in starts(nx, w)])
+z = s.run(None, {{"crops": crops}})[0]
+print(json.dumps({{"p": float(1 / (1 + np.exp(-z.mean()))), "opset": c["opset"]}}))
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert abs(got["p"] - expected) < 1e-4 and got["opset"] == 17
+    assert Detector.load(model).rows([image])[0]["p_ai"] == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_a_loadable_model(split_manifest, tmp_path):
+    torchrun = shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun is not on PATH")
+    out = tmp_path / "ddp"
+    cmd = [torchrun, "--nproc_per_node", "2", "-m", "realorai", "train", "--model", "report-cnn"]
+    cmd += ["--manifest", str(split_manifest), "-o", str(out), "--epochs", "2", "--batch-size", "4", "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("wrote") == 1  # rank 0 alone reports and writes
+    from realorai.checkpoint import read_meta
+
+    meta = read_meta(out / "best.safetensors")
+    assert meta["distributed"] == {"world_size": 2, "backend": "gloo"}
+    assert len(json.loads((out / "history.json").read_text())) == 2
+    det = Detector.load(out, "cpu", "torch")
+    df = pd.read_parquet(split_manifest)
+    rows = det.rows(df["path"].tolist()[:6])
+    assert all(0 <= r["p_ai"] <= 1 and r["verdict"] in ("ai", "real") for r in rows)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'realorai[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_local_verdicts_and_resumes(local_ray, tmp_path):
+    from functools import partial
+
+    from realorai.ray_engine import list_sources, ray_chunks
+
+    folder = tmp_path / "imgs"
+    images(folder, sizes=(120, 230, 300, 400, 520, 260, 330, 610))
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    listing = tmp_path / "list.csv"
+    paths = sorted(str(p) for p in folder.iterdir())
+    pd.DataFrame({"path": paths + [str(folder / "gone.png")]}).to_csv(listing, index=False)
+    det = Detector.load(None, "cpu", "auto")
+    quiet = {"show_progress": False, "log": lambda m: None}
+    local = tmp_path / "local.parquet"
+    run_batch([str(folder), str(folder / "gone.png")], local, det, chunk=3, **quiet)
+    engine = partial(ray_chunks, model=None, backend="auto", address=None, actors=2)
+
+    # A job interrupted after its first committed chunk, then resumed: every file exactly once.
+    class Killed(Exception):
+        pass
+
+    def dies_after_one(*args, **kwargs):
+        yield next(engine(*args, **kwargs))
+        raise Killed
+
+    out = tmp_path / "ray.parquet"
+    with pytest.raises(Killed):
+        run_batch([str(listing)], out, det, chunk=3, engine=dies_after_one, list_inputs=list_sources, **quiet)
+    assert len(list(parts_dir(out).glob("part-*.jsonl"))) == 1 and not out.exists()
+    run_batch([str(listing)], out, det, chunk=3, resume=True, engine=engine, list_inputs=list_sources, **quiet)
+    a = pd.read_parquet(local).set_index("path").sort_index()
+    b = pd.read_parquet(out).set_index("path").sort_index()
+    assert b.index.is_unique and list(a.columns) == list(b.columns) and len(b) == 10
+    assert (a["verdict"] == b["verdict"]).all()
+    assert np.allclose(a["p_ai"].fillna(-1), b["p_ai"].fillna(-1), atol=1e-6)
+    gone = b.loc[str(folder / "gone.png")]  # listed in the table but missing: an error row with the reason
+    assert gone["verdict"] == "error" and "cannot read file" in gone["error"]
