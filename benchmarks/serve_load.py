@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -54,19 +56,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
-    args = ap.parse_args()
-    command = "python benchmarks/serve_load.py " + shlex.join(sys.argv[1:])
+@contextmanager
+def running_server(quiet: bool = True) -> Iterator[tuple[str, int]]:
+    """`realorai serve` (the shipped detector) on a free port: yields (base URL, process id) once ready."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "realorai", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    out = subprocess.DEVNULL if quiet else None
+    server = subprocess.Popen([sys.executable, "-m", "realorai", "serve", "--port", str(port)], stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -77,10 +72,24 @@ def main() -> None:
                 pass
             time.sleep(0.1)
         else:
-            sys.exit("the server did not become ready")
+            sys.exit("the server did not become ready in 60 s")
+        yield url, server.pid
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    args = ap.parse_args()
+    command = "python benchmarks/serve_load.py " + shlex.join(sys.argv[1:])
+    with running_server() as (url, pid):
         images = [jpeg(i) for i in range(args.clients)]
         httpx.post(url + "/v1/detect", files={"files": ("warm.jpg", images[0])}, timeout=60)  # first-call costs
-        rss_start = rss_mb(server.pid)
+        rss_start = rss_mb(pid)
         latencies: list[float] = []
         statuses: Counter = Counter()
         lock = threading.Lock()
@@ -105,10 +114,7 @@ def main() -> None:
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
-        rss_end = rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(30)
+        rss_end = rss_mb(pid)
     ok = statuses.get(200, 0)
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else [float("nan")] * 19
     errors = sum(v for k, v in statuses.items() if k != 200)

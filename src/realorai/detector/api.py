@@ -147,7 +147,11 @@ class Detector:
     def predict(self, inputs: str | Path | list, batch_size: int = 16) -> dict | list[dict]:
         """One row for one file path; a list of rows for a list, a folder or a glob."""
         single = isinstance(inputs, (str, Path)) and Path(inputs).is_file()
+        from realorai.predict import explain  # the row schema every front end shares
+
         files, missing = expand_inputs([str(i) for i in (inputs if isinstance(inputs, list) else [inputs])])
         rows = self.rows(files, batch_size)
         rows += [error_row(p, r, self.threshold) for p, r in missing.items()]
+        for row in rows:
+            row["why"] = explain(row)
         return rows[0] if single else rows
