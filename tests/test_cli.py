@@ -122,3 +122,24 @@ def test_reproduce_runs_every_stage(tmp_path):
     }
     assert "RANDOMLY INITIALISED" in summary["notes"].get("resnet101-transfer", "RANDOMLY INITIALISED")
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--resume"], "--resume continues an --output scan"),
+        (["--engine", "ray"], "--engine ray writes its rows to a file"),
+        (["-o", "out.parquet", "--engine", "ray", "--heatmaps", "h"], "use the local engine for heatmaps"),
+        (["--backend", "tensorrt"], "tensorrt"),
+    ],
+)
+def test_predict_option_combinations_that_cannot_work_are_refused(tmp_path, args, words):
+    result = invoke("predict", tmp_path / "x.jpg", *args)
+    assert result.exit_code == 2 and words in result.output
+
+
+def test_export_onnx_and_serve_refuse_bad_targets(tmp_path):
+    result = invoke("export", "onnx", "-o", tmp_path / "model.bin")
+    assert result.exit_code == 2 and "must end in .onnx" in result.output
+    result = invoke("serve", "--host", "0.0.0.0")
+    assert result.exit_code == 2 and "REALORAI_API_KEY" in result.output

@@ -434,7 +434,7 @@ def predict_cmd(
     chunk: Annotated[int, typer.Option(help="Images per committed chunk with --output.")] = 256,
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     engine: Annotated[
-        Engine, typer.Option(help="With --output: local (this process) or ray (Ray Data actors: realorai[ray]).")
+        Engine, typer.Option(help="With --output: local (this process) or ray (Ray Data actors; needs the ray extra).")
     ] = Engine.local,
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster to join (e.g. ray://head:10001; default $RAY_ADDRESS or local).")
@@ -447,6 +447,8 @@ def predict_cmd(
 
     With --output, a scan of any size: rows are committed in chunks as it goes, and a scan that
     was killed continues with --resume, each file ending in the output exactly once."""
+    if engine is Engine.ray and heatmaps is not None:
+        fail("--heatmaps writes files where the scoring runs: use the local engine for heatmaps")
     if output is not None:
         _run_batch(paths, model, output, resume, chunk, evidence, pixels_only, c2pa_trust, allow_network, heatmaps,
                    batch_size, device, quiet, backend.value, engine, ray_address)  # fmt: skip
