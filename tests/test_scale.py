@@ -152,3 +152,30 @@ def test_ray_engine_gives_the_local_verdicts_and_resumes(local_ray, tmp_path):
     assert np.allclose(a["p_ai"].fillna(-1), b["p_ai"].fillna(-1), atol=1e-6)
     gone = b.loc[str(folder / "gone.png")]  # listed in the table but missing: an error row with the reason
     assert gone["verdict"] == "error" and "cannot read file" in gone["error"]
+
+
+@pytest.mark.slow
+def test_a_killed_ray_job_resumes_to_every_file_once(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'realorai[ray]')")
+    import signal
+    import time
+
+    folder = tmp_path / "imgs"
+    images(folder, sizes=tuple(230 + 10 * i for i in range(24)))
+    out = tmp_path / "scan.parquet"
+    cmd = [sys.executable, "-m", "realorai", "predict", str(folder), "-o", str(out), "--engine", "ray"]
+    cmd += ["--chunk", "2", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while proc.poll() is None and time.time() < deadline and not list(parts_dir(out).glob("part-*.jsonl")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the job ended before it could be killed: the test proved nothing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and list(parts_dir(out).glob("part-*.jsonl"))
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    df = pd.read_parquet(out)
+    assert len(df) == 24 and df["path"].is_unique
+    expected = {row["path"]: row["p_ai"] for row in Detector.load(None, "cpu", "auto").rows(df["path"].tolist())}
+    assert all(abs(p - expected[path]) < 1e-6 for path, p in zip(df["path"], df["p_ai"], strict=True))

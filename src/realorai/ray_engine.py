@@ -12,6 +12,7 @@ RAY_ADDRESS); alone, Ray starts a local instance on this machine's cores.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def ray_chunks(
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-dataset INFO lines in the scan's output
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False  # the scan's own progress bar counts committed files
     if not todo:
