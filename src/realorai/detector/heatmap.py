@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
-from realorai.detector.score import crop_logits
+from realorai.detector.crops import Box, fit_small, to_uint8
+from realorai.detector.score import crop_logits, plan_of
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
 LEGEND_HEIGHT = 28
@@ -49,8 +49,7 @@ def heatmap_tiles(width: int, height: int, size: int, max_side: int = 6) -> tupl
 @torch.no_grad()
 def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
     """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
-    d = model.data_config
-    plan = CropPlan(size=d.input_size, grid=d.crop_grid, min_side=d.input_size)
+    plan = plan_of(model)
     work, upsampled = fit_small(img, plan)
     tiles, boxes = heatmap_tiles(work.width, work.height, plan.size, max_side)
     crops = torch.stack([to_uint8(work.crop(b)) for b in boxes])
