@@ -125,12 +125,17 @@ def labels_of(df) -> np.ndarray:
 
 def batches(n: int, batch_size: int, shuffle: bool, gen: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
+    yield from split_batches(order, batch_size, fold_single=shuffle)
+
+
+def split_batches(order: torch.Tensor, batch_size: int, fold_single: bool) -> list[torch.Tensor]:
+    """``order`` in batches; with ``fold_single`` (training) a last batch of one joins the one before."""
     chunks = list(order.split(batch_size))
-    if shuffle and len(chunks) > 1 and len(chunks[-1]) == 1:
+    if fold_single and len(chunks) > 1 and len(chunks[-1]) == 1:
         # A training batch of one image breaks BatchNorm ("Expected more than 1 value per
         # channel"): fold it into the batch before.
         chunks[-2:] = [torch.cat(chunks[-2:])]
-    yield from chunks
+    return chunks
 
 
 def autocast(device: torch.device, precision: str):
@@ -295,10 +300,7 @@ def _fit(
             return
         # This rank's shard of the epoch; every rank takes the same number of steps.
         mine = distributed.shard(len(y_train), current_epoch, cfg.seed, rank, world)
-        chunks = list(mine.split(cfg.batch_size))
-        if len(chunks) > 1 and len(chunks[-1]) == 1:  # BatchNorm needs two images (see batches)
-            chunks[-2:] = [torch.cat(chunks[-2:])]
-        yield from chunks
+        yield from split_batches(mine, cfg.batch_size, fold_single=True)
 
     if spec.frozen_backbone:
         # Features once per image and view; view 0 is the un-augmented image.
