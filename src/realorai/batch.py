@@ -20,7 +20,7 @@ import pandas as pd
 from realorai.atomic import atomic_path, check_output_path, folder_lock, write_json, write_with
 from realorai.detector.api import Detector, error_row
 from realorai.inference import expand_inputs
-from realorai.predict import analyze, explain
+from realorai.predict import analyze
 from realorai.progress import progress_bar
 
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -147,11 +147,7 @@ def run_batch(
                 _commit(parts, next_part, rows)
                 next_part += 1
                 advance(len(rows))
-        lost = [
-            {**(r := error_row(item, reason, detector.threshold)), "why": explain(r)}
-            for item, reason in missing.items()
-            if item not in done
-        ]
+        lost = [error_row(item, reason, detector.threshold) for item, reason in missing.items() if item not in done]
         if lost:
             _commit(parts, next_part, lost)
         rows = _read_parts(parts)

@@ -17,42 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from realorai.atomic import atomic_path
-from realorai.detector.api import Detector, error_row
+from realorai.detector.api import Detector, error_row, explain
 from realorai.imaging import ImageLoadError, Source, Upload, load_image
 from realorai.inference import expand_inputs
 from realorai.progress import progress_bar
 from realorai.provenance import DEFAULT, combine, inspect_evidence
 from realorai.provenance.findings import Finding
 from realorai.train import pick_device
-
-UNCERTAIN_MARGIN = 0.1  # a P(AI) this close to the threshold is called uncertain in "why"
-
-
-def explain(row: dict) -> str:
-    """One plain sentence saying what the verdict rests on."""
-    if row["error"] and row["p_ai"] is None:
-        return f"Could not be read: {row['error']}."
-    c = row.get("combined")
-    if c and c["basis"].startswith("provenance"):
-        strong = next((f for f in row.get("findings", []) if f["strength"] == "strong"), None)
-        what = strong["what"] if strong else "verified provenance"
-        return f"Decided by a verified content credential: {what}."
-    if c and c["verdict"] == "conflict":
-        return f"Conflicting evidence: {c['basis']}; treat with caution."
-    if row["p_ai"] is None:
-        return "No pixel score and no verified provenance: no verdict."
-    p, t = row["p_ai"], row["threshold"]
-    side = "above" if p >= t else "below"
-    sentence = f"The pixel detector gives P(AI) {p:.2f}, {side} its threshold {t:.2f}"
-    if abs(p - t) < UNCERTAIN_MARGIN:
-        sentence += " (close to it: uncertain)"
-    if row.get("low_confidence"):
-        sentence += "; the image is small and was upsampled, so this is a weak hint"
-    if c and "agrees" in c["basis"]:
-        sentence += "; unsigned metadata agrees"
-    elif c is not None:
-        sentence += "; no verified provenance"
-    return sentence + "."
 
 
 def heatmap_for(detector: Detector, src: Source, row: dict, into: Path | None) -> dict | None:
@@ -144,9 +115,7 @@ def predict(
         allow_network,
         heatmaps if heatmaps is not None else False,
     )
-    for item, reason in missing.items():
-        row = error_row(item, reason, detector.threshold)
-        rows.append({**row, "why": explain(row)})
+    rows += [error_row(item, reason, detector.threshold) for item, reason in missing.items()]
     return rows
 
 

@@ -85,7 +85,7 @@ class Scorer:
 
     def __call__(self, batch: dict) -> dict:
         from realorai.detector.api import error_row
-        from realorai.predict import analyze, explain
+        from realorai.predict import analyze
 
         sources, rows_by_index = [], {}
         for i, path in enumerate(batch["path"]):
@@ -93,8 +93,8 @@ class Scorer:
             try:
                 sources.append((i, Upload(path, _read_bytes(path))))
             except Exception as e:  # unreadable: a row with the reason, never a failed task
-                row = error_row(path, f"cannot read file: {type(e).__name__}: {e}", self.detector.threshold)
-                rows_by_index[i] = {**row, "why": explain(row)}
+                reason = f"cannot read file: {type(e).__name__}: {e}"
+                rows_by_index[i] = error_row(path, reason, self.detector.threshold)
         scored = analyze(self.detector, [u for _, u in sources], **self.options)
         for (i, _), row in zip(sources, scored, strict=True):
             rows_by_index[i] = row

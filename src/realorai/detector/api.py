@@ -42,7 +42,7 @@ def verdict_of(p_ai: float | None, threshold: float, error: str = "") -> str:
 
 def error_row(path: str, reason: str, threshold: float) -> dict:
     """The row for an input that could not be scored."""
-    return {
+    row = {
         "path": path,
         "p_ai": None,
         "verdict": "error",
@@ -50,6 +50,37 @@ def error_row(path: str, reason: str, threshold: float) -> dict:
         "low_confidence": False,
         "error": reason,
     }
+    return {**row, "why": explain(row)}
+
+
+UNCERTAIN_MARGIN = 0.1  # a P(AI) this close to the threshold is called uncertain in "why"
+
+
+def explain(row: dict) -> str:
+    """One plain sentence saying what the verdict rests on."""
+    if row["error"] and row["p_ai"] is None:
+        return f"Could not be read: {row['error']}."
+    c = row.get("combined")
+    if c and c["basis"].startswith("provenance"):
+        strong = next((f for f in row.get("findings", []) if f["strength"] == "strong"), None)
+        what = strong["what"] if strong else "verified provenance"
+        return f"Decided by a verified content credential: {what}."
+    if c and c["verdict"] == "conflict":
+        return f"Conflicting evidence: {c['basis']}; treat with caution."
+    if row["p_ai"] is None:
+        return "No pixel score and no verified provenance: no verdict."
+    p, t = row["p_ai"], row["threshold"]
+    side = "above" if p >= t else "below"
+    sentence = f"The pixel detector gives P(AI) {p:.2f}, {side} its threshold {t:.2f}"
+    if abs(p - t) < UNCERTAIN_MARGIN:
+        sentence += " (close to it: uncertain)"
+    if row.get("low_confidence"):
+        sentence += "; the image is small and was upsampled, so this is a weak hint"
+    if c and "agrees" in c["basis"]:
+        sentence += "; unsigned metadata agrees"
+    elif c is not None:
+        sentence += "; no verified provenance"
+    return sentence + "."
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -142,16 +173,13 @@ class Detector:
                     "error": err,
                 }
             )
+            out[-1]["why"] = explain(out[-1])
         return out
 
     def predict(self, inputs: str | Path | list, batch_size: int = 16) -> dict | list[dict]:
         """One row for one file path; a list of rows for a list, a folder or a glob."""
         single = isinstance(inputs, (str, Path)) and Path(inputs).is_file()
-        from realorai.predict import explain  # the row schema every front end shares
-
         files, missing = expand_inputs([str(i) for i in (inputs if isinstance(inputs, list) else [inputs])])
         rows = self.rows(files, batch_size)
         rows += [error_row(p, r, self.threshold) for p, r in missing.items()]
-        for row in rows:
-            row["why"] = explain(row)
         return rows[0] if single else rows

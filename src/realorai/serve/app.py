@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from realorai.detector.api import Detector, error_row
 from realorai.imaging import NOT_AN_IMAGE, ImageLoadError, Upload, open_image
-from realorai.predict import analyze, explain
+from realorai.predict import analyze
 from realorai.provenance import DEFAULT
 from realorai.serve.settings import ServeSettings
 from realorai.serve.uploads import Limits, UploadError, read_uploads
@@ -81,7 +81,7 @@ def score_uploads(detector: Detector, uploads: list[Upload], settings: ServeSett
         status, reason = check_upload(u, settings.max_pixels)
         if status:
             row = error_row(u.name, reason, detector.threshold)
-            rows[i] = {**row, "why": explain(row), "error_status": status}
+            rows[i] = {**row, "error_status": status}
         else:
             good.append(i)
     scored = analyze(detector, [uploads[i] for i in good], c2pa_trust=trust, **options)
