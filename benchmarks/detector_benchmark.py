@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
-from realorai.benchmark.report import tables  # noqa: E402
-from realorai.benchmark.run import benchmark  # noqa: E402
+from realorai.evaluation.benchmark import benchmark  # noqa: E402
+from realorai.evaluation.benchmark_tables import tables  # noqa: E402
 
 
 def main() -> None:

@@ -29,9 +29,9 @@ from realorai.atomic import write_json
 from realorai.detector.augment import AugmentConfig
 from realorai.detector.crops import CropPlan
 from realorai.detector.dataset import CropDataset
-from realorai.detector.features import extract_features
+from realorai.detector.features import crop_features
 from realorai.detector.head import fit_head_arrays, predict_logits
-from realorai.inference import expand_inputs
+from realorai.inference.inputs import expand_inputs
 from realorai.metrics import roc_auc_or_nan
 from realorai.models import create_model
 
@@ -63,9 +63,9 @@ def finetune_scores(train_paths, train_y, test_paths, epochs: int, seed: int = 0
 
     import timm
 
-    from realorai.detector.dataset import crop_loader
+    from realorai.detector.features import crop_loader
+    from realorai.models import normalize
     from realorai.models.weights import load_lite_weights
-    from realorai.preprocess import normalize
 
     torch.manual_seed(seed)
     random.seed(seed)
@@ -93,8 +93,8 @@ def finetune_scores(train_paths, train_y, test_paths, epochs: int, seed: int = 0
         for batch in crop_loader(ds, 32, 2):
             if not len(batch["crops"]):
                 continue
-            x = normalize(batch["crops"], dcfg).contiguous(memory_format=torch.channels_last)
-            target = y_all[torch.as_tensor(order[batch["index"]])][batch["owner"]]
+            x = normalize(torch.from_numpy(batch["crops"]), dcfg).contiguous(memory_format=torch.channels_last)
+            target = y_all[torch.as_tensor(order[batch["index"]])][torch.from_numpy(batch["owner"])]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x).squeeze(1), target)
             opt.zero_grad()
             loss.backward()
@@ -106,9 +106,11 @@ def finetune_scores(train_paths, train_y, test_paths, epochs: int, seed: int = 0
         for batch in crop_loader(CropDataset(test_paths, plan), 16, 2):
             if not len(batch["crops"]):
                 continue
-            z = model(normalize(batch["crops"], dcfg).contiguous(memory_format=torch.channels_last)).squeeze(1)
+            crops = torch.from_numpy(batch["crops"])
+            z = model(normalize(crops, dcfg).contiguous(memory_format=torch.channels_last)).squeeze(1)
+            owner = torch.from_numpy(batch["owner"])
             for n, i in enumerate(batch["index"]):
-                scores[i] = float(z[batch["owner"] == n].mean())
+                scores[i] = float(z[owner == n].mean())
     return scores
 
 
@@ -157,8 +159,8 @@ def main() -> None:
                 z = np.load(cached)
                 clean, aug = z["clean"], z["aug"]
             else:
-                clean, _, _ = extract_features(model, CropDataset(paths, plan), desc=f"{filt} {name} clean")
-                aug, _, _ = extract_features(
+                clean, _, _ = crop_features(model, CropDataset(paths, plan), desc=f"{filt} {name} clean")
+                aug, _, _ = crop_features(
                     model, CropDataset(paths, plan, AugmentConfig(), views=args.views), desc=f"{filt} {name} aug"
                 )
                 if cached:

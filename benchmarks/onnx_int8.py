@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
-from realorai.detector.api import Detector  # noqa: E402
 from realorai.detector.onnx import OnnxCropModel, export_bytes  # noqa: E402
 from realorai.imaging import IMAGE_EXTENSIONS  # noqa: E402
+from realorai.inference.detector import Detector  # noqa: E402
 
 
 def labelled(folder: Path, every: int = 1) -> tuple[list[str], np.ndarray]:
@@ -54,7 +54,7 @@ def main() -> None:
     command = "python benchmarks/onnx_int8.py " + shlex.join(sys.argv[1:])
     sets = {"playground100": labelled(args.data_root / "playground100"), "cifake2k (every 4th)": None}
     sets["cifake2k (every 4th)"] = labelled(args.data_root / "cifake2k", every=4)
-    det = Detector.default()
+    det = Detector.default(backend="torch")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         f32, i8 = Path(tmp) / "f32.onnx", Path(tmp) / "i8.onnx"

@@ -22,7 +22,6 @@ from reproduce_report import machine, replace_section  # noqa: E402
 
 from realorai.data.manifest import scan, usable  # noqa: E402
 from realorai.provenance import combine, inspect_evidence  # noqa: E402
-from realorai.provenance.findings import Finding  # noqa: E402
 
 
 def main() -> None:
@@ -51,7 +50,7 @@ def main() -> None:
     warmed = False
     for data in datasets:
         rows = usable(scan(data, show_progress=False))
-        if not warmed and len(rows):  # one untimed call: first use imports OpenCV, PyWavelets, c2pa
+        if not warmed and len(rows):  # one untimed call: first use imports PyWavelets, c2pa
             inspect_evidence(rows["path"].iloc[0])
             warmed = True
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -59,8 +58,8 @@ def main() -> None:
             t0 = time.perf_counter()
             result = inspect_evidence(row.path)
             seconds.append(time.perf_counter() - t0)
-            checks.append(seconds[-1] - result["decode_seconds"])
-            found = result["findings"]
+            checks.append(seconds[-1] - result.decode_seconds)
+            found = [f.to_dict() for f in result.findings]
             c = counts[row.label]
             c["images"] += 1
             c["c2pa"] += any(f["source"] == "c2pa" for f in found)
@@ -69,7 +68,7 @@ def main() -> None:
             c["camera"] += any(f["source"] == "metadata" and f["points_to"] == "real" for f in found)
             c["strong"] += any(f["strength"] == "strong" for f in found)
             # The combined rule with the bundled C2PA trust list and no flags: does provenance decide?
-            basis = combine([Finding(**f) for f in found], 0.5)["basis"]
+            basis = combine(result.findings, 0.5)["basis"]
             c["decided"] += basis.startswith("provenance")
         for label, c in sorted(counts.items()):
             lines.append(

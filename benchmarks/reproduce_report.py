@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from realorai.atomic import write_text  # noqa: E402
 from realorai.data.manifest import load_manifest  # noqa: E402
 from realorai.data.split import split_counts  # noqa: E402
-from realorai.reproduce import reproduce  # noqa: E402
+from realorai.evaluation.reproduce import reproduce  # noqa: E402
 
 
 def machine() -> str:

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from reproduce_report import machine, replace_section  # noqa: E402
 
 from realorai.data.manifest import scan, usable  # noqa: E402
+from realorai.evaluation.reproduce import reproduce  # noqa: E402
 from realorai.imaging import load_image  # noqa: E402
-from realorai.reproduce import reproduce  # noqa: E402
 
 
 def build(source: Path, out: Path, images: int, seed: int = 0) -> Path:

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +26,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
-from realorai.detector.api import Detector  # noqa: E402
 from realorai.detector.score import crop_logits  # noqa: E402
+from realorai.inference.detector import Detector  # noqa: E402
 
 
 def make_folder(root: Path, n: int, w: int, h: int) -> list[str]:
@@ -46,7 +45,7 @@ def make_folder(root: Path, n: int, w: int, h: int) -> list[str]:
 
 def raw_rate(det: Detector, crops_per_image: int, seconds: float = 8.0, batch: int = 64) -> float:
     """Images/s of the model alone on ready uint8 crops (batches of ``batch`` crops)."""
-    x = torch.randint(0, 256, (batch, 3, 224, 224), dtype=torch.uint8)
+    x = np.random.default_rng(0).integers(0, 256, (batch, 3, 224, 224), dtype=np.uint8)
     crop_logits(det.model, x)  # warm-up
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:

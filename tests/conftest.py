@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch.nn as nn
 from PIL import Image
 
+from realorai.models.registry import DataConfig, ModelSpec, register_model
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Exported ONNX graphs are cached by checkpoint hash: the tests' go to a folder of their own
+# (subprocesses inherit it), never to the user's ~/.cache.
+os.environ["REALORAI_CACHE_DIR"] = tempfile.mkdtemp(prefix="realorai-test-cache-")
+
+
+class TinyCNN(nn.Module):
+    """A registered stand-in for the report's 25.8 M-parameter CNN (same layer kinds: conv, ReLU,
+    BatchNorm, pooling, dense head with BatchNorm and dropout) for tests of the training machinery."""
+
+    def __init__(self, num_classes: int = 2) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.AdaptiveAvgPool2d(1),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16, 16), nn.ReLU(), nn.BatchNorm1d(16), nn.Dropout(0.2), nn.Linear(16, num_classes)
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+TEST_CNN = "test-cnn"
+register_model(
+    ModelSpec(
+        name=TEST_CNN,
+        builder=lambda num_classes=2, pretrained=False: TinyCNN(num_classes),
+        data_config=DataConfig(input_size=32, resize="squash"),
+        description="tests only: a tiny CNN trained like report-cnn",
+        preset={"optimizer": "adam", "lr": 1e-2, "epochs": 2, "batch_size": 8},
+    )
+)
 
 
 def smooth_image(seed: int, size: int = 64, noise: float = 0.0) -> Image.Image:
@@ -64,9 +102,10 @@ def split_manifest(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def cnn_run(split_manifest, tmp_path_factory) -> Path:
-    """report-cnn trained for two epochs on the toy data (a few seconds on 2 cores)."""
-    from realorai.train import fit, resolve_config
+    """The tiny test CNN trained for two epochs on the toy data (under a second)."""
+    from realorai.baselines.config import resolve_config
+    from realorai.baselines.train import fit
 
     run = tmp_path_factory.mktemp("runs") / "cnn"
-    fit(resolve_config("report-cnn", str(split_manifest), epochs=2, batch_size=8), run, show_progress=False)
+    fit(resolve_config(TEST_CNN, str(split_manifest), epochs=2, batch_size=8), run, show_progress=False)
     return run

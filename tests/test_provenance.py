@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import smooth_image
 from PIL import Image, PngImagePlugin
 
-from realorai.provenance import combine, inspect_evidence
+from realorai.provenance import TrustAnchors, combine, inspect_evidence
 from realorai.provenance.findings import MAX_VALUE_CHARS, Finding
 
 c2pa = pytest.importorskip("c2pa")
@@ -97,7 +99,7 @@ def signer():
 
 def findings(path, source: str | None = None, **kw) -> list[dict]:
     result = inspect_evidence(path, **kw)
-    return [f for f in result["findings"] if source is None or f["source"] == source]
+    return [f.to_dict() for f in result.findings if source is None or f.source == source]
 
 
 # ------------------------------------------------------------------ C2PA
@@ -121,12 +123,12 @@ def test_c2pa_trusted_signer_decides(tmp_path):
     ca_pem, own_signer = make_ca_and_signer("trusted org")
     f = tmp_path / "trusted.jpg"
     sign_image(f, own_signer, "trainedAlgorithmicMedia")
-    (found,) = findings(f, "c2pa", trust=ca_pem)
+    (found,) = findings(f, "c2pa", trust=TrustAnchors(ca_pem, "test CA"))
     assert found["strength"] == "strong" and "trusted signer" in found["what"]
     # The same file against the bundled official list: our test CA is not on it.
     (default,) = findings(f, "c2pa")
     assert default["strength"] == "moderate" and "not on the trust list" in default["what"]
-    (unchecked,) = findings(f, "c2pa", trust=None)
+    (unchecked,) = findings(f, "c2pa", trust="none")
     assert unchecked["strength"] == "moderate" and "trust not checked" in unchecked["what"]
     verdict = combine([Finding(**found)], p_ai=0.1, threshold=0.5)
     assert verdict["verdict"] == "ai" and verdict["pixel_verdict"] == "real"
@@ -152,8 +154,8 @@ def test_c2pa_corrupt_manifest_is_reported_not_raised(tmp_path, signer):
     data[at : at + 200] = bytes(200)  # wipe part of the manifest
     f.write_bytes(bytes(data))
     result = inspect_evidence(f)
-    c2pa_findings = [x for x in result["findings"] if x["source"] == "c2pa"]
-    assert c2pa_findings and all(x["strength"] == "invalid" for x in c2pa_findings)
+    c2pa_findings = [x for x in result.findings if x.source == "c2pa"]
+    assert c2pa_findings and all(x.strength == "invalid" for x in c2pa_findings)
 
 
 def test_stripping_metadata_removes_c2pa(tmp_path, signer):
@@ -269,7 +271,7 @@ def test_enormous_text_chunk_is_bounded(tmp_path):
     f = tmp_path / "huge.png"
     smooth_image(5).save(f, pnginfo=info)
     result = inspect_evidence(f)  # searched only up to MAX_SCAN_CHARS: the late name is not reached
-    assert result["error"] == "" and result["findings"] == []
+    assert result.error == "" and result.findings == []
     assert len(Finding("metadata", "x", "weak", None, "y" * 10_000).value) < MAX_VALUE_CHARS + 40
 
 
@@ -277,10 +279,10 @@ def test_non_image_bytes_are_an_error_not_a_crash(tmp_path):
     f = tmp_path / "fake.png"
     f.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
     result = inspect_evidence(f)
-    assert result["error"] and result["findings"] == []
+    assert result.error and result.findings == []
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    assert "empty" in inspect_evidence(empty)["error"]
+    assert "empty" in inspect_evidence(empty).error
 
 
 # ------------------------------------------------------------------ combining
@@ -396,3 +398,54 @@ def test_vectorised_block_scores_match_the_library_loop():
     frame[:4, :4] = 5.0  # a block of ties: the first maximum must win, as in the library
     reference = EmbedMaxDct(watermarks=[], wmLen=1).decode_frame(frame, 36, [[]])[0]
     assert frame_scores(frame, 36).tolist() == [float(x) for x in reference]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_huge_png_text_chunk_is_one_error_row(tmp_path, compressed, cnn_run):
+    detector = cnn_run
+    from conftest import smooth_image
+    from PIL import PngImagePlugin
+    from typer.testing import CliRunner
+
+    from realorai.cli.main import app
+
+    info = PngImagePlugin.PngInfo()
+    text = "A" * (80 * 2**20 if not compressed else 20 * 2**20)
+    if compressed:
+        info.add_text("Comment", text, zip=True)  # a zlib bomb: 20 MB of text in a few kB
+    else:
+        info.add_text("Comment", text)
+    bad = tmp_path / "bad.png"
+    smooth_image(1, 32).save(bad, pnginfo=info)
+    smooth_image(2, 64).save(tmp_path / "good.png")
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path), "--json", "-q", "--model", str(detector)])
+    assert result.exit_code == 0, result.output
+    rows = {Path(r["path"]).name: r for r in map(json.loads, result.output.strip().splitlines())}
+    assert set(rows) == {"bad.png", "good.png"}
+    assert rows["bad.png"]["verdict"] == "error" and re.search("text.chunk", rows["bad.png"]["error"], re.I)
+    assert not rows["good.png"]["error"] and rows["good.png"]["verdict"] in ("ai", "real")
+
+
+def test_watermark_decoder_needs_no_library_and_matches_it(tmp_path):
+    """The decoder runs on PyWavelets alone (invisible-watermark requires torch); its YUV
+    conversion, scales and per-payload bits are those of the library and OpenCV."""
+    cv2 = pytest.importorskip("cv2")
+    from imwatermark import WatermarkDecoder, WatermarkEncoder
+    from imwatermark.maxDct import EmbedMaxDct
+    from PIL import Image
+
+    from realorai.provenance.watermark import PAYLOADS, SCALES, agreements, rgb_to_yuv
+
+    assert tuple(EmbedMaxDct(watermarks=[], wmLen=1)._scales) == SCALES
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (256, 320, 3), dtype=np.uint8)
+    assert np.array_equal(rgb_to_yuv(rgb), cv2.cvtColor(np.ascontiguousarray(rgb[:, :, ::-1]), cv2.COLOR_BGR2YUV))
+    photo = np.asarray(Image.fromarray(skdata.astronaut()).resize((320, 256)))
+    bgr = np.ascontiguousarray(photo[:, :, ::-1])
+    enc = WatermarkEncoder()
+    enc.set_watermark("bytes", b"SDV2")
+    marked = enc.encode(bgr, "dwtDct")
+    for image in (bgr, marked):
+        theirs = WatermarkDecoder("bytes", 32).decode(image, "dwtDct")
+        expected = float((np.unpackbits(np.frombuffer(theirs, np.uint8)) == PAYLOADS["SDV2"]).mean())
+        assert agreements(Image.fromarray(np.ascontiguousarray(image[:, :, ::-1])))["SDV2"] == expected

@@ -14,8 +14,8 @@ from conftest import png_header_bomb, smooth_image
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from realorai.detector.api import Detector
 from realorai.imaging import Upload
+from realorai.inference.detector import Detector
 from realorai.serve import ServeSettings, create_app
 from realorai.serve.uploads import Limits, UploadError, read_uploads
 
@@ -58,7 +58,7 @@ def test_health_ready_models_docs(client):
 
 def test_detect_rows_match_the_command_line(client, detector, tmp_path):
     """The API row is predict --json --evidence's row for the same bytes (same keys, same score)."""
-    from realorai.predict import predict
+    from realorai.inference.analyze import predict
 
     data = photo(1)
     (tmp_path / "a.png").write_bytes(data)

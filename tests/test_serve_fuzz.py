@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from realorai.detector.api import Detector
+from realorai.inference.detector import Detector
 from realorai.serve import ServeSettings, create_app
 
 ANSWERS = {200, 413, 415, 422}

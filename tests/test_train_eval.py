@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TEST_CNN
 
 from realorai.atomic import atomic_path, write_text
-from realorai.checkpoint import load_checkpoint, read_meta
+from realorai.baselines.config import resolve_config
+from realorai.baselines.score import score_paths
+from realorai.baselines.train import STATE, fit
 from realorai.data.manifest import load_manifest, usable
-from realorai.evaluate import evaluate_run
-from realorai.inference import score_paths
+from realorai.data.split import labels_of
+from realorai.evaluation.evaluate import evaluate_run
+from realorai.evaluation.runs_report import write_report
+from realorai.inference.analyze import predict
 from realorai.metrics import choose_threshold
 from realorai.models import create_model
-from realorai.predict import predict
-from realorai.report import write_report
-from realorai.train import fit, labels_of, resolve_config
+from realorai.models.checkpoint import load_checkpoint, read_meta
 
 
 def test_run_folder_holds_everything(cnn_run):
@@ -36,13 +41,20 @@ def test_run_folder_holds_everything(cnn_run):
     history = json.loads((cnn_run / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
     config = json.loads((cnn_run / "config.json").read_text())
-    assert config["model"] == "report-cnn" and config["optimizer"] == "adam" and config["lr"] == 1e-3
+    assert config["model"] == TEST_CNN and config["optimizer"] == "adam" and config["lr"] == 1e-2
+
+
+def test_report_models_get_the_reports_settings():
+    cfg = resolve_config("report-cnn", "m.parquet")
+    assert (cfg.optimizer, cfg.lr, cfg.epochs, cfg.batch_size) == ("adam", 1e-3, 30, 32)
+    cfg = resolve_config("resnet101-transfer", "m.parquet", epochs=3)
+    assert (cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs) == ("sgd", 1e-4, 0.9, 3)
 
 
 def test_checkpoint_is_self_describing(cnn_run):
     meta = read_meta(cnn_run)
-    assert meta["model"] == "report-cnn" and meta["classes"] == ["real", "ai"]
-    assert meta["data_config"]["input_size"] == 224
+    assert meta["model"] == TEST_CNN and meta["classes"] == ["real", "ai"]
+    assert meta["data_config"]["input_size"] == 32
     # The toy validation split holds 2 images per class: too few, so the threshold stays 0.5.
     assert meta["threshold"] == 0.5 and meta["threshold_source"].startswith("default 0.5 (validation has")
     assert "accuracy" in meta["metrics"]["val"] and meta["config"]["epochs"] == 2
@@ -59,7 +71,7 @@ def test_threshold_comes_from_validation_not_test(tmp_path):
     manifest = tmp_path / "m.parquet"
     save_manifest(split(scan(root, show_progress=False), seed=0, ratios=(0.5, 0.3, 0.2)), manifest)
     run = tmp_path / "run"
-    fit(resolve_config("report-cnn", str(manifest), epochs=1, batch_size=16), run, show_progress=False)
+    fit(resolve_config(TEST_CNN, str(manifest), epochs=1, batch_size=16), run, show_progress=False)
     model, meta = load_checkpoint(run)
     assert meta["n_val"] == {"real": 10, "ai": 10} and meta["threshold_source"].startswith("validation")
     df = usable(load_manifest(manifest))
@@ -109,9 +121,9 @@ def test_predict_scores_good_files_and_reports_bad_ones(cnn_run, toy_dataset, tm
 
 
 def test_resume_continues_exactly_where_it_stopped(split_manifest, tmp_path):
-    cfg2 = resolve_config("report-cnn", str(split_manifest), epochs=2, batch_size=8, seed=5)
+    cfg2 = resolve_config(TEST_CNN, str(split_manifest), epochs=2, batch_size=8, seed=5)
     straight = fit(cfg2, tmp_path / "straight", show_progress=False)
-    cfg1 = resolve_config("report-cnn", str(split_manifest), epochs=1, batch_size=8, seed=5)
+    cfg1 = resolve_config(TEST_CNN, str(split_manifest), epochs=1, batch_size=8, seed=5)
     fit(cfg1, tmp_path / "resumed", show_progress=False)
     resumed = fit(cfg2, tmp_path / "resumed", resume=True, show_progress=False)
     h2 = json.loads((tmp_path / "resumed" / "history.json").read_text())
@@ -140,7 +152,7 @@ def test_training_needs_a_split(tmp_path, toy_dataset):
 
     save_manifest(scan(toy_dataset, show_progress=False), tmp_path / "m.parquet")
     with pytest.raises(ValueError, match="realorai data split"):
-        fit(resolve_config("report-cnn", str(tmp_path / "m.parquet"), epochs=1), tmp_path / "run", show_progress=False)
+        fit(resolve_config(TEST_CNN, str(tmp_path / "m.parquet"), epochs=1), tmp_path / "run", show_progress=False)
 
 
 def test_config_layers_and_unknown_keys(tmp_path):
@@ -159,9 +171,9 @@ def test_report_compares_runs(cnn_run, split_manifest, tmp_path):
     evaluate_run(cnn_run, split_manifest, "test", show_progress=False)
     html_path, md_path = write_report([cnn_run], tmp_path / "cmp.html")
     page = html_path.read_text()
-    assert "report-cnn" in page and "data:image/png;base64," in page and "ROC-AUC" in page
+    assert TEST_CNN in page and "data:image/png;base64," in page and "ROC-AUC" in page
     md = md_path.read_text()
-    assert "| report-cnn |" in md and "](" in md and "trained from scratch" in md
+    assert f"| {TEST_CNN} |" in md and "](" in md and "trained from scratch" in md
 
 
 def test_atomic_write_never_leaves_a_half_file(tmp_path):
@@ -172,3 +184,157 @@ def test_atomic_write_never_leaves_a_half_file(tmp_path):
         raise RuntimeError("killed mid-write")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+class _Exploit:
+    """Pickles into a call that writes a marker file when unpickled by a trusting loader."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_resume_never_unpickles_code(cnn_run, split_manifest, tmp_path):
+    run = tmp_path / "received"
+    shutil.copytree(cnn_run, run)
+    marker = tmp_path / "marker.txt"
+    torch.save({"history": [], "payload": _Exploit(marker)}, run / STATE)
+    cfg = resolve_config(TEST_CNN, str(split_manifest), epochs=2, batch_size=8)
+    with pytest.raises(ValueError, match="refused to load"):
+        fit(cfg, run, resume=True, show_progress=False)
+    assert not marker.exists()
+
+
+def test_resume_refuses_changed_settings_before_writing(cnn_run, split_manifest, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(cnn_run, run)
+    before = (run / "config.json").read_text()
+    cfg = resolve_config(TEST_CNN, str(split_manifest), epochs=3, batch_size=8, lr=0.5)
+    with pytest.raises(ValueError, match=r"lr: 0\.01 -> 0\.5"):
+        fit(cfg, run, resume=True, show_progress=False)
+    assert (run / "config.json").read_text() == before  # nothing rewritten
+    # More epochs alone is what resuming is for.
+    more = resolve_config(TEST_CNN, str(split_manifest), epochs=3, batch_size=8)
+    assert fit(more, run, resume=True, show_progress=False)["epochs_run"] == 3
+
+
+def test_train_split_of_one_more_than_a_batch_multiple(split_manifest, tmp_path):
+    df = pd.read_parquet(split_manifest)
+    n_train = int(((df["split"] == "train") & (df["status"] == "ok")).sum())
+    batch = n_train - 1  # the last batch holds exactly one image
+    cfg = resolve_config(TEST_CNN, str(split_manifest), epochs=1, batch_size=batch)
+    summary = fit(cfg, tmp_path / "run", show_progress=False)
+    assert summary["epochs_run"] == 1
+
+
+def test_tiny_validation_keeps_threshold_at_half(cnn_run):
+    from realorai.models.checkpoint import read_meta
+
+    meta = read_meta(cnn_run)
+    assert meta["threshold"] == 0.5 and "under 10 per class" in meta["threshold_source"]
+    assert sum(meta["n_val"].values()) < 20
+
+
+def test_evaluate_refuses_images_the_model_was_trained_on(cnn_run, split_manifest, tmp_path):
+    from realorai.data.manifest import load_manifest, save_manifest
+    from realorai.data.split import split
+    from realorai.evaluation.evaluate import evaluate_run
+
+    resplit = tmp_path / "resplit.parquet"  # another seed: most "test" images were trained on
+    save_manifest(split(load_manifest(split_manifest), seed=99), resplit)
+    with pytest.raises(ValueError, match="were used to train or calibrate this model"):
+        evaluate_run(cnn_run, resplit, "test", tmp_path / "e1", show_progress=False)
+    m = evaluate_run(cnn_run, resplit, "test", tmp_path / "e2", show_progress=False, allow_seen=True)
+    assert m["seen_in_training"] > 0
+    assert evaluate_run(cnn_run, split_manifest, "test", tmp_path / "e3", show_progress=False)["seen_in_training"] == 0
+
+
+def test_broken_checkpoints_are_refused(cnn_run, tmp_path):
+    import json as _json
+
+    import safetensors.torch
+    from safetensors import safe_open
+
+    from realorai.models.checkpoint import load_checkpoint
+
+    src = cnn_run / "best.safetensors"
+    with safe_open(str(src), framework="pt") as f:
+        meta = f.metadata()
+    state = safetensors.torch.load_file(str(src))
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    state[key] = state[key] * float("nan")
+    safetensors.torch.save_file(state, str(tmp_path / "nan.safetensors"), metadata=meta)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        load_checkpoint(tmp_path / "nan.safetensors")
+    info = _json.loads(meta["realorai"])
+    info["model"] = "no-such-model"
+    state = safetensors.torch.load_file(str(src))
+    safetensors.torch.save_file(state, str(tmp_path / "u.safetensors"), metadata={"realorai": _json.dumps(info)})
+    with pytest.raises(ValueError, match="names model 'no-such-model'"):
+        load_checkpoint(tmp_path / "u.safetensors")
+
+
+def test_run_folder_is_locked(split_manifest, tmp_path):
+    from realorai.atomic import folder_lock
+
+    cfg = resolve_config(TEST_CNN, str(split_manifest), epochs=1, batch_size=8)
+    with folder_lock(tmp_path / "run"), pytest.raises(ValueError, match="in use by another"):
+        fit(cfg, tmp_path / "run", show_progress=False)
+
+
+def test_report_refuses_a_stale_evaluation(cnn_run, split_manifest, tmp_path):
+    from realorai.evaluation.evaluate import evaluate_run
+    from realorai.evaluation.runs_report import write_report
+
+    run = tmp_path / "run"
+    shutil.copytree(cnn_run, run)
+    evaluate_run(run, split_manifest, "test", show_progress=False)
+    write_report([run], tmp_path / "r.html")
+    more = resolve_config(TEST_CNN, str(split_manifest), epochs=3, batch_size=8)
+    fit(more, run, resume=True, show_progress=False)  # a newer checkpoint, the old eval-test/ left
+    with pytest.raises(ValueError, match="not from the current checkpoint"):
+        write_report([run], tmp_path / "r2.html")
+
+
+def test_bf16_models_are_scored_in_bf16(split_manifest, tmp_path):
+    from realorai.baselines.preprocess import load_tensor, normalize
+    from realorai.baselines.score import score_paths
+    from realorai.models.checkpoint import load_checkpoint
+
+    cfg = resolve_config(TEST_CNN, str(split_manifest), epochs=1, batch_size=8, precision="bf16")
+    fit(cfg, tmp_path / "run", show_progress=False)
+    model, meta = load_checkpoint(tmp_path / "run")
+    df = pd.read_parquet(split_manifest)
+    paths = df[df["split"] == "val"]["path"].tolist()
+    p, _ = score_paths(model, paths, show_progress=False)
+    x = normalize(torch.stack([load_tensor(q, model.data_config) for q in paths]), model.data_config)
+    with torch.no_grad():
+        fp32 = model(x).softmax(1)[:, 1].numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = model(x).float().softmax(1)[:, 1].numpy()
+    assert p == pytest.approx(bf16, abs=1e-6)
+    assert not np.allclose(p, fp32, atol=1e-6, rtol=0)  # the precision really differs
+
+
+def test_all_unreadable_split_is_a_clear_error(cnn_run, tmp_path):
+    from realorai.data.manifest import save_manifest
+    from realorai.evaluation.evaluate import evaluate_run
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    df = pd.DataFrame(
+        {
+            "path": [str(bad)] * 2,
+            "label": ["ai", "real"],
+            "status": ["ok", "ok"],
+            "dup_group": [0, 1],
+            "label_conflict": [False, False],
+            "split": ["test", "test"],
+            "sha256": ["a", "b"],
+        }
+    )
+    save_manifest(df, tmp_path / "m.parquet")
+    with pytest.raises(ValueError, match="none of the 2 images in split 'test' could be read"):
+        evaluate_run(cnn_run, tmp_path / "m.parquet", "test", tmp_path / "e", show_progress=False)

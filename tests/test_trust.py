@@ -14,7 +14,7 @@ from conftest import SHARED, smooth_image
 from PIL import Image
 from typer.testing import CliRunner
 
-from realorai.cli import app
+from realorai.cli.main import app
 from realorai.provenance import inspect_evidence
 from realorai.provenance.trust import SIGNERS, TrustListError, bundled_dir, info, refresh, resolve
 
@@ -31,8 +31,9 @@ def test_bundled_list_is_the_official_one():
 
 
 def test_resolve_overrides(tmp_path):
-    assert resolve(None) == (bundled_dir() / SIGNERS).read_text()
-    assert resolve("none") is None and resolve("NONE") is None
+    assert resolve(None).pem == (bundled_dir() / SIGNERS).read_text()
+    assert resolve("none").pem is None and resolve("NONE").pem is None and not resolve("none").checked
+    assert resolve(resolve(None)) == resolve(None)  # resolved anchors pass through
     bad = tmp_path / "bad.pem"
     bad.write_text("hello")
     with pytest.raises(TrustListError, match="bad.pem: no PEM certificate"):
@@ -94,7 +95,7 @@ def test_images_cannot_make_the_inspector_send_requests(tmp_path):
         f = tmp_path / "remote.jpg"
         _xmp_jpeg(f, f"http://127.0.0.1:{server.server_port}/manifest.c2pa")
         inspect_evidence(f)
-        inspect_evidence(f, trust=None)
+        inspect_evidence(f, trust="none")
         assert hits == []
         inspect_evidence(f, allow_network=True)  # the control: the same file does fetch when allowed
         assert hits, "the fixture should make c2pa fetch when the network is allowed"

@@ -9,7 +9,7 @@ CLASSES: tuple[str, str] = ("real", "ai")
 def __getattr__(name: str):
     # `from realorai import Detector` without importing torch for every `import realorai`.
     if name == "Detector":
-        from realorai.detector.api import Detector
+        from realorai.inference.detector import Detector
 
         return Detector
     raise AttributeError(f"module 'realorai' has no attribute {name!r}")

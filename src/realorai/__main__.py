@@ -1,5 +1,5 @@
 """``python -m realorai`` (and ``torchrun -m realorai``): the same command line as ``realorai``."""
 
-from realorai.cli import main
+from realorai.cli.main import main
 
 main()

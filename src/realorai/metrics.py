@@ -35,6 +35,23 @@ def choose_threshold(y_true: np.ndarray, p_ai: np.ndarray) -> float:
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
+# A threshold chosen on fewer validation images of a class than this is noise (2 images once
+# chose 0.96): below it the threshold stays 0.5 and the checkpoint says why.
+MIN_VAL_PER_CLASS = 10
+
+
+def validation_threshold(
+    y_val: np.ndarray, p_val: np.ndarray, min_per_class: int = MIN_VAL_PER_CLASS
+) -> tuple[float, str, dict[str, int]]:
+    """(threshold, where it came from, validation images per class): :func:`choose_threshold` on
+    validation data when each class has ``min_per_class`` images, else 0.5 with the reason."""
+    y = np.asarray(y_val).astype(int)
+    n_val = {c: int((y == i).sum()) for i, c in enumerate(CLASSES)}
+    if min(n_val.values()) >= min_per_class:
+        return choose_threshold(y, p_val), "validation (max balanced accuracy)", n_val
+    return 0.5, f"default 0.5 (validation has {n_val}, under {min_per_class} per class)", n_val
+
+
 def binary_metrics(y_true: np.ndarray, p_ai: np.ndarray, threshold: float = 0.5) -> dict:
     """Accuracy, per-class precision/recall/F1/support, macro and weighted averages, confusion
     matrix (rows true real/ai, columns predicted), ROC-AUC, average precision, and the

@@ -6,9 +6,7 @@ status (ok | corrupt | unsupported | duplicate | unlabeled), reason, dup_group, 
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from realorai.atomic import write_with
+from realorai.data.duplicates import NEAR_DUP_MAX_DISTANCE, group_duplicates
+from realorai.hashing import sha256_file
 from realorai.imaging import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
@@ -43,11 +43,6 @@ DEFAULT_LABEL_MAP: dict[str, str] = {
     "real": "real",
     "0_real": "real",
 }
-
-# Two images whose 64-bit perceptual hashes (imagehash.phash) differ in at most this many bits
-# are near duplicates. Re-encoding, mild resizing or a small crop stays within ~0-4 bits;
-# unrelated photos sit around 32 bits apart.
-NEAR_DUP_MAX_DISTANCE = 4
 
 USABLE = ("ok",)
 COLUMNS = [
@@ -95,20 +90,12 @@ def label_for(path: Path, root: Path, label_map: dict[str, str]) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
     """Everything the manifest records about one file. Never raises for a bad file."""
     row: dict = {"path": str(path), "status": "ok", "reason": ""}
     try:
         row["bytes"] = path.stat().st_size
-        row["sha256"] = _sha256(path)
+        row["sha256"] = sha256_file(path)
     except OSError as e:
         row.update(status="corrupt", reason=f"cannot read file: {e.strerror or e}")
         return row
@@ -136,7 +123,7 @@ def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
         small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
         row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
         # Provenance the audit can use (the pixel-level watermark check is left to `inspect`).
-        summary = evidence_summary([f.to_dict() for f in metadata + inspect_c2pa(path)])
+        summary = evidence_summary(metadata + inspect_c2pa(path))
         row.update({k: summary[k] for k in PROVENANCE_COLUMNS})
     except ImageLoadError as e:
         row.update(status=e.status, reason=e.reason)
@@ -194,91 +181,6 @@ def _probe_named(path: Path, max_pixels: int) -> dict:
     if name != str(path):  # a file name that is not valid UTF-8 cannot be stored or shown as is
         return {"path": name, "status": "unsupported", "reason": "file name is not valid UTF-8 (rename the file)"}
     return probe(path, max_pixels)
-
-
-def _near_pairs(hashes: np.ndarray, threshold: int, block_bytes: int = 1 << 25) -> Iterator[tuple[int, int]]:
-    """Index pairs (a < b) whose 64-bit hashes differ in <= ``threshold`` bits, in a fixed order.
-
-    Multi-index hashing: split the 64 bits into ``threshold + 1`` chunks; by the pigeonhole
-    principle two hashes that close agree exactly on at least one chunk, so only hashes that
-    share a chunk value are compared. Within a bucket, distances are computed a block of rows at
-    a time (at most ``block_bytes`` each) and pairs are yielded, never stored: memory stays
-    bounded even when thousands of images share a bucket. A pair may come more than once.
-    """
-    n_chunks = threshold + 1
-    bounds = np.linspace(0, 64, n_chunks + 1).astype(int)
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        mask = np.uint64((1 << (hi - lo)) - 1)
-        keys = (hashes >> np.uint64(lo)) & mask
-        order = np.argsort(keys, kind="stable")
-        starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]])
-        for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
-            if b - a < 2:
-                continue
-            m = order[a:b]
-            hm = hashes[m]
-            rows = max(1, block_bytes // (8 * len(m)))
-            for r in range(0, len(m), rows):
-                dist = np.bitwise_count(hm[r : r + rows, None] ^ hm[None, :])
-                for i, k in zip(*np.nonzero(dist <= threshold), strict=True):
-                    if r + i < k:
-                        yield int(min(m[r + i], m[k])), int(max(m[r + i], m[k]))
-
-
-def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTANCE) -> pd.DataFrame:
-    """Mark exact duplicates, group exact and near duplicates, flag groups with both labels."""
-    df = df.sort_values("path", kind="stable").reset_index(drop=True)
-    parent = list(range(len(df)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    decoded = df.index[df["status"].isin(["ok", "unlabeled"])]
-    # Labelled copies first: an unlabeled copy (downloads/x.png) never displaces a labelled one.
-    decoded = sorted(decoded, key=lambda i: (df.at[i, "status"] != "ok", i))
-    # Exact duplicates: same bytes. Keep the first path; the rest carry no new information.
-    first_of: dict[str, int] = {}
-    for i in decoded:
-        sha = df.at[i, "sha256"]
-        if sha in first_of:
-            keeper = first_of[sha]
-            union(keeper, i)
-            df.at[i, "status"] = "duplicate"
-            df.at[i, "reason"] = f"exact duplicate of {df.at[keeper, 'path']}"
-        else:
-            first_of[sha] = i
-    # Near duplicates stay usable but share a group, so a split keeps them on one side.
-    keepers = np.array([i for i in first_of.values() if df.at[i, "phash"]], dtype=int)
-    if len(keepers) > 1:
-        hashes = np.array([int(df.at[i, "phash"], 16) for i in keepers], dtype=np.uint64)
-        for a, b in _near_pairs(hashes, near_threshold):
-            ra, rb = find(int(keepers[a])), find(int(keepers[b]))
-            # Complete-link on group founders: join two groups only if their first members are
-            # close too, so a chain of small steps (blends between unrelated images) never
-            # merges unrelated images.
-            ha, hb = int(df.at[ra, "phash"], 16), int(df.at[rb, "phash"], 16)
-            if ra != rb and (ha ^ hb).bit_count() <= near_threshold:
-                union(ra, rb)
-    df["dup_group"] = [find(i) for i in range(len(df))]
-    df["label_conflict"] = False
-    groups = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group")["label"].nunique()
-    for g in groups.index[groups > 1]:
-        members = df["dup_group"] == g
-        df.loc[members, "label_conflict"] = True
-        paths = ", ".join(Path(p).name for p in df.loc[members, "path"])
-        df.loc[members, "reason"] = (
-            df.loc[members, "reason"].where(df.loc[members, "reason"] == "", df.loc[members, "reason"] + "; ")
-            + f"label conflict: duplicate group holds both labels ({paths})"
-        )
-    return df
 
 
 def save_manifest(df: pd.DataFrame, path: str | Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from realorai import CLASSES
 from realorai.data.manifest import usable
 
 SPLITS = ("train", "val", "test")
@@ -67,3 +68,14 @@ def split_counts(df: pd.DataFrame) -> dict:
     return {
         s: {k: int(v) for k, v in used[used["split"] == s]["label"].value_counts().sort_index().items()} for s in SPLITS
     }
+
+
+def labels_of(df: pd.DataFrame) -> np.ndarray:
+    """The label column as y (1 = AI, 0 = real); a clear error for any other label."""
+    bad = sorted(set(df["label"]) - set(CLASSES))
+    if bad:
+        raise ValueError(
+            f"labels {bad} are not {list(CLASSES)}: map your class folders with "
+            "`realorai data scan --label-map FOLDER=ai,OTHER=real`"
+        )
+    return (df["label"] == "ai").to_numpy().astype(np.int64)

@@ -15,7 +15,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 from PIL import Image
 
 
@@ -23,17 +22,15 @@ from PIL import Image
 class CropPlan:
     """How an image becomes a batch of crops; stored in every detector checkpoint."""
 
-    size: int = 224
+    size: int = 224  # images whose short side is below this are upsampled, flagged low-confidence
     grid: int = 2  # at most grid x grid crops per image
-    # Images whose short side is below this are upsampled and flagged low-confidence.
-    min_side: int = 224
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> CropPlan:
-        return cls(**d)
+        return cls(size=d["size"], grid=d["grid"])
 
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in the (possibly upsampled) image
@@ -56,22 +53,29 @@ def crop_boxes(width: int, height: int, plan: CropPlan) -> list[Box]:
 def fit_small(img: Image.Image, plan: CropPlan) -> tuple[Image.Image, bool]:
     """Upsample an image whose short side is below the crop size; returns (image, upsampled)."""
     w, h = img.size
-    if min(w, h) >= plan.min_side and min(w, h) >= plan.size:
+    if min(w, h) >= plan.size:
         return img, False
-    scale = max(plan.size, plan.min_side) / min(w, h)
+    scale = plan.size / min(w, h)
     # Cap the long side: a 1x20000 strip must not become a 224x4,480,000 image.
     new_w = min(max(plan.size, math.ceil(w * scale)), 8 * plan.size)
     new_h = min(max(plan.size, math.ceil(h * scale)), 8 * plan.size)
     return img.resize((new_w, new_h), Image.Resampling.BICUBIC), True
 
 
-def to_uint8(img: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+def to_uint8(img: Image.Image) -> np.ndarray:
+    """RGB image -> uint8 array (3, H, W), the layout every backend takes."""
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
 
 
-def image_crops(img: Image.Image, plan: CropPlan) -> tuple[torch.Tensor, list[Box], bool]:
+def plan_of(model) -> CropPlan:
+    """The crop plan of a detector (torch or ONNX), from its preprocessing."""
+    d = model.data_config
+    return CropPlan(size=d.input_size, grid=d.crop_grid)
+
+
+def image_crops(img: Image.Image, plan: CropPlan) -> tuple[np.ndarray, list[Box], bool]:
     """RGB image -> (uint8 crops (K, 3, S, S), their boxes, whether the image was upsampled)."""
     img, upsampled = fit_small(img, plan)
     boxes = crop_boxes(img.width, img.height, plan)
-    crops = torch.stack([to_uint8(img.crop(b)) for b in boxes])
+    crops = np.stack([to_uint8(img.crop(b)) for b in boxes])
     return crops, boxes, upsampled

@@ -1,21 +1,22 @@
-"""Images streamed from disk through a DataLoader: decoded, cropped (and augmented) by workers,
-so training and scoring memory does not grow with the number of images."""
+"""Images streamed from disk: decoded, cropped (and augmented) one item at a time, by threads
+(scoring, ``threaded_loader``) or DataLoader workers (training, ``features.crop_loader``), so
+memory does not grow with the number of images. Crops are uint8 numpy arrays: scoring on ONNX
+Runtime needs no torch."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
 
-import torch
+import numpy as np
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
 
 from realorai.detector.augment import AugmentConfig, augment
 from realorai.detector.crops import CropPlan, image_crops, to_uint8
 from realorai.imaging import ImageLoadError, decoded, load_image
 
 
-class CropDataset(Dataset):
+class CropDataset:
     """Item ``j`` is view ``j // len(paths)`` of image ``j % len(paths)``.
 
     With ``aug`` every view is one augmented random crop, seeded by (seed, j) so that any
@@ -41,7 +42,7 @@ class CropDataset(Dataset):
 
     def __getitem__(self, j: int) -> dict:
         i = j % len(self.paths)
-        empty = torch.empty(0, 3, self.plan.size, self.plan.size, dtype=torch.uint8)
+        empty = np.empty((0, 3, self.plan.size, self.plan.size), dtype=np.uint8)
         try:
             if self.aug is None and self.transform is None:
                 # Scoring: crops are cut while the file is open, so the decoded image is never copied.
@@ -61,7 +62,7 @@ class CropDataset(Dataset):
             return {
                 "index": i,
                 "crops": to_uint8(crop)[None],
-                "upsampled": min(img.size) < self.plan.min_side,
+                "upsampled": min(img.size) < self.plan.size,
                 "error": "",
             }
         crops, _, upsampled = image_crops(img, self.plan)
@@ -70,8 +71,8 @@ class CropDataset(Dataset):
 
 def collate(items: list[dict]) -> dict:
     """Concatenate the crops of several images; ``owner[k]`` is the item position of crop k."""
-    crops = torch.cat([it["crops"] for it in items])
-    owner = torch.cat([torch.full((len(it["crops"]),), n, dtype=torch.long) for n, it in enumerate(items)])
+    crops = np.concatenate([it["crops"] for it in items])
+    owner = np.concatenate([np.full(len(it["crops"]), n, dtype=np.int64) for n, it in enumerate(items)])
     return {
         "crops": crops,
         "owner": owner,
@@ -79,19 +80,6 @@ def collate(items: list[dict]) -> dict:
         "upsampled": [it["upsampled"] for it in items],
         "error": [it["error"] for it in items],
     }
-
-
-def crop_loader(dataset: CropDataset, batch_size: int = 16, workers: int = 2) -> Iterator[dict]:
-    """Batches of images (each with all its crops), decoded by ``workers`` processes."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        collate_fn=collate,
-        persistent_workers=False,
-        prefetch_factor=4 if workers else None,
-    )
 
 
 def threaded_loader(dataset: CropDataset, batch_size: int = 16, workers: int = 2, ahead: int = 3) -> Iterator[dict]:

@@ -6,16 +6,32 @@ scoring from averaged features is the detector's crop aggregation, not an approx
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
-from realorai.detector.dataset import CropDataset, crop_loader
-from realorai.preprocess import normalize
+from realorai.detector.dataset import CropDataset, collate
+from realorai.models import normalize
 from realorai.progress import progress_bar
 
 
+def crop_loader(dataset: CropDataset, batch_size: int = 16, workers: int = 2) -> Iterator[dict]:
+    """Batches of images (each with all its crops), decoded by ``workers`` processes."""
+    return DataLoader(
+        dataset,  # a map-style dataset: __len__ and __getitem__
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+    )
+
+
 @torch.no_grad()
-def extract_features(
+def crop_features(
     model,
     dataset: CropDataset,
     batch_size: int = 16,
@@ -36,13 +52,12 @@ def extract_features(
             items = np.arange(done, done + n)
             done += n
             if len(batch["crops"]):
-                x = normalize(batch["crops"].to(device), model.data_config).contiguous(
-                    memory_format=torch.channels_last
-                )
+                crops, owner = torch.from_numpy(batch["crops"]), torch.from_numpy(batch["owner"])
+                x = normalize(crops.to(device), model.data_config).contiguous(memory_format=torch.channels_last)
                 f = model.features(x).float()
-                sums = torch.zeros(n, f.shape[1]).index_add_(0, batch["owner"], f.cpu())
-                counts = torch.bincount(batch["owner"], minlength=n).clamp(min=1).unsqueeze(1)
-                good = torch.bincount(batch["owner"], minlength=n) > 0
+                sums = torch.zeros(n, f.shape[1]).index_add_(0, owner, f.cpu())
+                counts = torch.bincount(owner, minlength=n).clamp(min=1).unsqueeze(1)
+                good = torch.bincount(owner, minlength=n) > 0
                 feats[items[good.numpy()]] = (sums / counts)[good].numpy()
             for k, err in enumerate(batch["error"]):
                 if err:

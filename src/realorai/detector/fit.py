@@ -18,17 +18,16 @@ import pandas as pd
 import torch
 
 from realorai.atomic import folder_lock, write_json
-from realorai.checkpoint import BEST, save_checkpoint
 from realorai.data.manifest import load_manifest, save_manifest, scan
-from realorai.data.split import parse_ratios, split, usable_split
+from realorai.data.split import labels_of, parse_ratios, split, usable_split
 from realorai.detector.augment import AugmentConfig
+from realorai.detector.crops import plan_of
 from realorai.detector.dataset import CropDataset
-from realorai.detector.features import extract_features
-from realorai.detector.head import fit_head_arrays, fit_temperature, load_into, predict_logits
-from realorai.detector.score import plan_of
-from realorai.metrics import binary_metrics, choose_threshold, expected_calibration_error, roc_auc_or_nan
+from realorai.detector.features import crop_features
+from realorai.detector.head import Head, fit_head_arrays, fit_temperature, load_into, predict_logits
+from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan, validation_threshold
 from realorai.models import create_model, get_spec
-from realorai.train import seen_prefixes
+from realorai.models.checkpoint import BEST, save_checkpoint, seen_prefixes
 
 DEFAULT_DETECTOR = "detector-lite0-early"  # chosen by cross-dataset AUC: docs/DETECTOR.md
 
@@ -44,7 +43,7 @@ class DetectorConfig:
     ratios: str = "70/10/20"
     batch_size: int = 16
     workers: int = 2
-    min_val_per_class: int = 10  # fewer validation images of a class: threshold 0.5, with a warning
+    min_val_per_class: int = 10  # fewer validation images of a class: threshold 0.5, with a warning (metrics.py)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
@@ -65,15 +64,12 @@ def dataset_parts(cfg: DetectorConfig, out: Path, show_progress: bool, log=print
     if not frames:
         raise ValueError("no training data: give dataset folders (--data) or split manifests (--manifest)")
     df = pd.concat(frames, ignore_index=True)
-    bad = sorted(set(df["label"]) - {"real", "ai"})
-    if bad:
-        raise ValueError(f"labels {bad} are not real/ai: map class folders with `realorai data scan --label-map`")
-    return df.assign(y=(df["label"] == "ai").astype(int))
+    return df.assign(y=labels_of(df))
 
 
 def _features(model, paths, plan, cfg, desc, show_progress, aug=None, views=1):
     ds = CropDataset(paths, plan, aug, views, cfg.seed)
-    f, upsampled, errors = extract_features(model, ds, cfg.batch_size, cfg.workers, show_progress, desc)
+    f, upsampled, errors = crop_features(model, ds, cfg.batch_size, cfg.workers, show_progress, desc)
     return f, upsampled, {paths[i % len(paths)]: r for i, r in errors.items()}
 
 
@@ -112,28 +108,52 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
     groups = np.tile(train["dataset"].to_numpy(), 1 + cfg.views)
     f_val, _, val_skipped = _features(model, val["path"].tolist(), plan, cfg, "features val", show_progress)
     skipped.update(val_skipped)
-    y_val = val["y"].to_numpy()
+    head, scores = _choose_head(cfg, x, y, groups, f_val, val["y"].to_numpy(), log)
+    meta, val_metrics = _calibrate(cfg, model, head, f_val, val["y"].to_numpy(), log)
+    meta.update(
+        c_grid_val_auc={str(k): v for k, v in scores.items()},
+        train_datasets=sorted(train["dataset"].unique()),
+        train_images=int(len(train)),
+        train_fingerprint=fingerprint(train["sha256"].astype(str).tolist()),
+        # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
+        # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
+        seen_sha256_prefixes=seen_prefixes(train, val),
+        skipped=skipped,
+    )
+    save_checkpoint(out / BEST, model, meta)
+    summary = {
+        **{k: meta[k] for k in ("threshold", "threshold_source", "temperature", "C", "n_val", "train_images")},
+        "model": cfg.model,
+        "val": val_metrics,
+        "test": _test_metrics(model, test, plan, cfg, meta["threshold"], show_progress),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_json(out / "train_summary.json", summary)
+    return summary
 
-    # The regularisation strength is the one free choice; it is made on validation ROC-AUC.
-    scores = {}
+
+def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log) -> tuple[Head, dict]:
+    """The regularisation strength is the one free choice; it is made on validation ROC-AUC."""
+    scores: dict[float, float] = {}
     best = None
     for C in cfg.c_grid:
         head = fit_head_arrays(x, y, C, cfg.seed, groups)
-        auc = roc_auc_or_nan(y_val, predict_logits(head, f_val)) if len(val) else float("nan")
+        auc = roc_auc_or_nan(y_val, predict_logits(head, f_val)) if len(y_val) else float("nan")
         scores[C] = auc
         log(f"C={C:g}: validation ROC-AUC {auc:.4f}")
         if best is None or (np.isfinite(auc) and not auc <= scores[best.C]):
             best = head
-    head = best
+    return best, scores
+
+
+def _calibrate(cfg: DetectorConfig, model, head: Head, f_val, y_val, log) -> tuple[dict, dict]:
+    """Temperature and threshold on validation data (never test); both go into ``model``'s metadata."""
     z_val = predict_logits(head, f_val)
     ok = np.isfinite(z_val)
     temperature = fit_temperature(z_val[ok], y_val[ok])
     p_val = 1.0 / (1.0 + np.exp(-z_val[ok] / temperature))
-    n_val = {c: int((y_val[ok] == i).sum()) for i, c in enumerate(("real", "ai"))}
-    if min(n_val.values()) >= cfg.min_val_per_class:
-        threshold, source = choose_threshold(y_val[ok], p_val), "validation (max balanced accuracy)"
-    else:
-        threshold, source = 0.5, f"default 0.5 (validation has {n_val}, under {cfg.min_val_per_class} per class)"
+    threshold, source, n_val = validation_threshold(y_val[ok], p_val, cfg.min_val_per_class)
+    if source.startswith("default"):
         log(f"warning: {source}")
     load_into(model, head, temperature)
     val_metrics = binary_metrics(y_val[ok], p_val, threshold) if ok.any() else {}
@@ -145,36 +165,24 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
         "threshold_source": source,
         "temperature": temperature,
         "C": head.C,
-        "c_grid_val_auc": {str(k): v for k, v in scores.items()},
         "n_val": n_val,
         "metrics": {"val": val_metrics},
-        "train_datasets": sorted(train["dataset"].unique()),
-        "train_images": int(len(train)),
-        "train_fingerprint": fingerprint(train["sha256"].astype(str).tolist()),
-        # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
-        # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
-        "seen_sha256_prefixes": seen_prefixes(train, val),
-        "crop_plan": plan.to_dict(),
-        "skipped": skipped,
     }
-    save_checkpoint(out / BEST, model, meta)
-    test_metrics = {}
-    if len(test):
-        f_test, _, _ = _features(model, test["path"].tolist(), plan, cfg, "features test", show_progress)
-        with torch.no_grad():
-            p_test = torch.sigmoid(model.logit(torch.from_numpy(f_test))).numpy()
-        for name, part in [("all", test), *test.groupby("dataset")]:
-            idx = part.index.to_numpy()
-            good = idx[np.isfinite(p_test[idx])]
-            m = binary_metrics(test["y"].to_numpy()[good], p_test[good], threshold)
-            m["ece"] = expected_calibration_error(test["y"].to_numpy()[good], p_test[good])
-            test_metrics[name] = m
-    summary = {
-        **{k: meta[k] for k in ("threshold", "threshold_source", "temperature", "C", "n_val", "train_images")},
-        "model": cfg.model,
-        "val": val_metrics,
-        "test": test_metrics,
-        "train_seconds": round(time.perf_counter() - t0, 1),
-    }
-    write_json(out / "train_summary.json", summary)
-    return summary
+    return meta, val_metrics
+
+
+def _test_metrics(model, test: pd.DataFrame, plan, cfg: DetectorConfig, threshold: float, show_progress) -> dict:
+    """Metrics on the test split, over all of it and per dataset (reported, never used to choose)."""
+    if not len(test):
+        return {}
+    f_test, _, _ = _features(model, test["path"].tolist(), plan, cfg, "features test", show_progress)
+    with torch.no_grad():
+        p_test = torch.sigmoid(model.logit(torch.from_numpy(f_test))).numpy()
+    out = {}
+    for name, part in [("all", test), *test.groupby("dataset")]:
+        idx = part.index.to_numpy()
+        good = idx[np.isfinite(p_test[idx])]
+        m = binary_metrics(test["y"].to_numpy()[good], p_test[good], threshold)
+        m["ece"] = expected_calibration_error(test["y"].to_numpy()[good], p_test[good])
+        out[name] = m
+    return out

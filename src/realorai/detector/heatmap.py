@@ -14,11 +14,10 @@ import io
 import math
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
-from realorai.detector.crops import Box, fit_small, to_uint8
-from realorai.detector.score import crop_logits, plan_of
+from realorai.detector.crops import Box, fit_small, plan_of, to_uint8
+from realorai.detector.score import crop_logits, sigmoid
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
 LEGEND_HEIGHT = 28
@@ -46,15 +45,17 @@ def heatmap_tiles(width: int, height: int, size: int, max_side: int = 6) -> tupl
     return tiles, crops
 
 
-@torch.no_grad()
 def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
     """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
     plan = plan_of(model)
     work, upsampled = fit_small(img, plan)
     tiles, boxes = heatmap_tiles(work.width, work.height, plan.size, max_side)
-    crops = torch.stack([to_uint8(work.crop(b)) for b in boxes])
     model.eval()
-    probs = torch.sigmoid(torch.cat([crop_logits(model, c) for c in crops.split(batch_size)])).numpy()
+    logits = [
+        crop_logits(model, np.stack([to_uint8(work.crop(b)) for b in boxes[i : i + batch_size]]))
+        for i in range(0, len(boxes), batch_size)
+    ]
+    probs = sigmoid(np.concatenate(logits))
     if upsampled:  # tiles back into the original image's coordinates
         sx, sy = img.width / work.width, img.height / work.height
         tiles = [(round(a * sx), round(b * sy), round(c * sx), round(e * sy)) for a, b, c, e in tiles]

@@ -107,3 +107,17 @@ class ForensicNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.logit(self.features(x))
         return torch.stack([torch.zeros_like(z), z], 1)
+
+
+def build(
+    num_classes: int = 2,
+    pretrained: bool = True,
+    variant: int = 0,
+    feature_set: str = "early",
+    input_filter: str = "none",
+) -> ForensicNet:
+    """Registry builder (``models/zoo.py`` names one entry per design)."""
+    if num_classes != 2:
+        raise ValueError("the detector is binary (real / ai)")
+    net = ForensicNet(variant, feature_set, input_filter)
+    return net.load_imagenet() if pretrained else net

@@ -19,7 +19,7 @@ OPSET = 17
 META_KEY = "realorai"
 
 
-def contract(meta: dict, data_config: dict) -> dict:
+def contract(meta: dict, data_config: dict, source_sha256: str = "") -> dict:
     """What a caller needs to use the graph, stored in its metadata."""
     return {
         "format": "realorai-onnx/1",
@@ -27,16 +27,19 @@ def contract(meta: dict, data_config: dict) -> dict:
         "input": {"name": "crops", "dtype": "uint8", "layout": "NCHW, RGB, 0-255", "size": data_config["input_size"]},
         "normalisation": {"mean": data_config["mean"], "std": data_config["std"], "note": "inside the graph"},
         "output": {"name": "logit", "meaning": "calibrated logit of P(AI) per crop"},
-        "crop_plan": meta.get("crop_plan") or {"size": data_config["input_size"], "grid": data_config["crop_grid"]},
+        "crop_plan": {"size": data_config["input_size"], "grid": data_config["crop_grid"]},
         "aggregate": "P(AI) of an image = sigmoid(mean of its crops' logits)",
         "threshold": float(meta.get("threshold", 0.5)),
         "data_config": data_config,
         "opset": OPSET,
         "meta": {k: meta[k] for k in ("train_datasets", "train_fingerprint", "temperature", "saved_at") if k in meta},
+        # The sha256 of the checkpoint this graph was exported from: a cached or shipped graph is
+        # used for a checkpoint only when this matches.
+        "source_sha256": source_sha256,
     }
 
 
-def export_bytes(model, meta: dict) -> bytes:
+def export_bytes(model, meta: dict, source_sha256: str = "") -> bytes:
     """The ONNX file of a torch detector, with its contract in the metadata."""
     import onnx
     import torch
@@ -63,7 +66,7 @@ def export_bytes(model, meta: dict) -> bytes:
             (torch.zeros(2, 3, size, size, dtype=torch.uint8),),
             buf,
             # The TorchScript exporter (deprecated since torch 2.9, present in 2.14): 0.7 s here, where
-            # the torch.export one takes ~10 s and needs onnxscript; `auto` exports at every load.
+            # the torch.export one takes ~10 s and needs onnxscript.
             dynamo=False,
             opset_version=OPSET,
             input_names=["crops"],
@@ -72,7 +75,7 @@ def export_bytes(model, meta: dict) -> bytes:
         )
     proto = onnx.load_from_string(buf.getvalue())
     entry = proto.metadata_props.add()
-    entry.key, entry.value = META_KEY, json.dumps(contract(meta, cfg.to_dict()))
+    entry.key, entry.value = META_KEY, json.dumps(contract(meta, cfg.to_dict(), source_sha256))
     proto.producer_name = "realorai"
     return proto.SerializeToString()
 

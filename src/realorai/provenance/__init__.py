@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, Source, decode, open_image
-from realorai.provenance.c2pa_evidence import DEFAULT, inspect_c2pa
+from realorai.provenance.c2pa_evidence import inspect_c2pa
 from realorai.provenance.findings import Finding, combine
 from realorai.provenance.metadata import inspect_metadata
+from realorai.provenance.trust import TrustAnchors, TrustSpec, resolve
 from realorai.provenance.watermark import inspect_watermark
 
-__all__ = ["DEFAULT", "Finding", "combine", "inspect_evidence", "evidence_summary"]
+__all__ = ["Evidence", "Finding", "TrustAnchors", "combine", "evidence_summary", "inspect_evidence", "resolve"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """All provenance findings for one file; ``decode_seconds`` is the part of ``seconds`` spent
+    decoding pixels for the watermark check."""
+
+    path: str
+    findings: list[Finding]
+    error: str
+    seconds: float
+    decode_seconds: float
 
 
 def inspect_evidence(
-    path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, trust: str | None = DEFAULT, allow_network: bool = False
-) -> dict:
-    """All provenance findings for one file: {"path", "findings", "error", "seconds", "decode_seconds"}.
+    path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, trust: TrustSpec = None, allow_network: bool = False
+) -> Evidence:
+    """C2PA, watermark and metadata findings for one file; never raises for a bad file.
 
-    ``trust``: C2PA trust anchors (PEM), None for no trust checking, DEFAULT for the official list.
-
-    ``decode_seconds`` is the part of ``seconds`` spent decoding pixels for the watermark check."""
+    ``trust``: see :func:`realorai.provenance.trust.resolve` (None is the official list)."""
     t0 = time.perf_counter()
     findings: list[Finding] = []
     error = ""
@@ -38,26 +50,20 @@ def inspect_evidence(
         error = f"cannot read metadata: {type(e).__name__}: {e}"
     if not error:  # an unreadable image's error is reported once, not echoed by the C2PA parser
         findings += inspect_c2pa(path, trust, allow_network)
-    return {
-        "path": str(path),
-        "findings": [f.to_dict() for f in findings],
-        "error": error,
-        "seconds": round(time.perf_counter() - t0, 4),
-        "decode_seconds": round(decode_seconds, 4),
-    }
+    return Evidence(str(path), findings, error, round(time.perf_counter() - t0, 4), round(decode_seconds, 4))
 
 
-def evidence_summary(findings: list[dict]) -> dict[str, bool]:
+def evidence_summary(findings: list[Finding]) -> dict[str, bool]:
     """Booleans per kind of evidence, for manifests and the shortcut audit."""
 
     def has(source: str, points_to: str | None = None, strengths=("strong", "moderate", "weak")) -> bool:
         return any(
-            f["source"] == source and f["strength"] in strengths and (points_to is None or f["points_to"] == points_to)
+            f.source == source and f.strength in strengths and (points_to is None or f.points_to == points_to)
             for f in findings
         )
 
     return {
-        "c2pa": any(f["source"] == "c2pa" for f in findings),
+        "c2pa": any(f.source == "c2pa" for f in findings),
         "watermark": has("watermark", "ai"),
         "generator_metadata": has("metadata", "ai"),
         "camera_exif": has("metadata", "real"),

@@ -9,9 +9,7 @@ from functools import lru_cache
 from realorai.imaging import Source, Upload
 from realorai.provenance.findings import Finding
 from realorai.provenance.iptc import IPTC, describe
-from realorai.provenance.trust import resolve as resolve_trust
-
-DEFAULT = "default"  # the bundled (or refreshed) official C2PA trust list
+from realorai.provenance.trust import TrustSpec, resolve
 
 
 @lru_cache(maxsize=8)
@@ -35,9 +33,9 @@ def _context(anchors_pem: str | None, allow_network: bool):
     return c2pa.Context(c2pa.Settings.from_json(json.dumps(settings)))
 
 
-def context_for(trust: str | None = DEFAULT, allow_network: bool = False):
-    """``trust``: PEM anchors, None (no trust checking) or DEFAULT (the official list)."""
-    return _context(resolve_trust(None) if trust == DEFAULT else trust, allow_network)
+def context_for(trust: TrustSpec = None, allow_network: bool = False):
+    """``trust``: see :func:`realorai.provenance.trust.resolve` (None is the official list)."""
+    return _context(resolve(trust).pem, allow_network)
 
 
 def _source_types(manifest: dict) -> list[str]:
@@ -58,7 +56,7 @@ def _generator(manifest: dict) -> str:
     return ", ".join(n for n in names if n) or str(manifest.get("claim_generator", ""))
 
 
-def inspect_c2pa(path: Source, trust: str | None = DEFAULT, allow_network: bool = False) -> list[Finding]:
+def inspect_c2pa(path: Source, trust: TrustSpec = None, allow_network: bool = False) -> list[Finding]:
     """Findings from the file's C2PA manifest store (none when it has none); one per declared
     source type however many action assertions repeat it."""
     import c2pa
@@ -100,7 +98,7 @@ def inspect_c2pa(path: Source, trust: str | None = DEFAULT, allow_network: bool 
     trusted = state == "Trusted"
     if trusted:
         status = "valid, trusted signer"
-    elif trust is None:
+    elif not resolve(trust).checked:
         status = "valid signature, trust not checked"
     else:
         status = "valid signature, signer not on the trust list"

@@ -67,20 +67,33 @@ def frame_scores(frame: np.ndarray, scale: float, block: int = 4) -> np.ndarray:
     return (val % scale > 0.5 * scale).astype(np.float64)
 
 
+# invisible-watermark's EmbedMaxDct default scales for the Y, U and V channels (Y is unused).
+SCALES = (0, 36, 36)
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) -> uint8 YUV as OpenCV's ``cvtColor(BGR2YUV)`` computes it: BT.601
+    weights in 14-bit fixed point, rounded, saturated (identical on all 16.7 million colours;
+    tests/test_provenance.py checks it against OpenCV where it is installed)."""
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    shift, half = 14, 1 << 13
+    y = (r * 4899 + g * 9617 + b * 1868 + half) >> shift
+    u = ((b - y) * 8061 + (128 << shift) + half) >> shift
+    v = ((r - y) * 14369 + (128 << shift) + half) >> shift
+    return np.stack([y, np.clip(u, 0, 255), np.clip(v, 0, 255)], -1).astype(np.uint8)
+
+
 def block_scores(rgb: Image.Image) -> np.ndarray:
     """Per-block watermark scores (row-major) over a top band of the image, as invisible-watermark's
     dwtDct decoder computes them before averaging per bit; any payload length can then be read
-    from this one pass."""
-    import cv2
+    from this one pass. Needs PyWavelets only (not the library, which requires torch)."""
     import pywt
-    from imwatermark.maxDct import EmbedMaxDct
 
     w, h = rgb.size
     pixels = VOTES_PER_BIT * max(len(p) for p in PAYLOADS.values()) * 64
     rows = min(h, -(-pixels // w // 8) * 8)
-    bgr = np.ascontiguousarray(np.asarray(rgb.crop((0, 0, w, rows)), dtype=np.uint8)[:, :, ::-1])
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    scales = EmbedMaxDct(watermarks=[], wmLen=1)._scales
+    yuv = rgb_to_yuv(np.asarray(rgb.crop((0, 0, w, rows)), dtype=np.uint8))
+    scales = SCALES
     parts = []
     for channel in range(2):  # as the library decodes: channels 0-1, those with a positive scale
         if scales[channel] > 0:

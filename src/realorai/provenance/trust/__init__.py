@@ -14,6 +14,8 @@ import json
 import os
 import re
 import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -61,18 +63,47 @@ def info() -> dict:
     return {"folder": str(folder), "certificates": len(_PEM.findall(text)), **meta}
 
 
-def resolve(spec: str | Path | None) -> str | None:
-    """PEM anchors for a ``--c2pa-trust`` value: None -> the default list; "none" -> no trust checking."""
+@dataclass(frozen=True)
+class TrustAnchors:
+    """Resolved C2PA trust anchors: PEM text, or None when trust is not checked."""
+
+    pem: str | None
+    origin: str
+
+    @property
+    def checked(self) -> bool:
+        return self.pem is not None
+
+    def __str__(self) -> str:  # what a scan records among its settings
+        return self.origin
+
+
+# What every caller passes: None (the default list), "none" (trust not checked), a PEM file's
+# path, or anchors already resolved.
+TrustSpec = str | Path | TrustAnchors | None
+
+
+@lru_cache(maxsize=8)
+def _read_list(path: str, mtime_ns: int) -> str:  # mtime in the key: a refreshed list is read again
+    return Path(path).read_text()
+
+
+def resolve(spec: TrustSpec = None) -> TrustAnchors:
+    """The one resolver of ``--c2pa-trust`` values: None -> the default list (refreshed, else
+    bundled); "none" -> no trust checking; a path -> that PEM file (checked)."""
+    if isinstance(spec, TrustAnchors):
+        return spec
     if spec is None:
-        return (active_dir() / SIGNERS).read_text()
+        path = active_dir() / SIGNERS
+        return TrustAnchors(_read_list(str(path), path.stat().st_mtime_ns), str(path))
     if str(spec).lower() == "none":
-        return None
+        return TrustAnchors(None, "none")
     path = Path(spec)
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise TrustListError(f"{path}: cannot read trust anchors ({getattr(e, 'strerror', None) or e})") from e
-    return check_pem(text, str(path))
+    return TrustAnchors(check_pem(text, str(path)), str(path))
 
 
 def refresh(base_url: str = BASE_URL, dest: Path | None = None, timeout: float = 30.0) -> dict:

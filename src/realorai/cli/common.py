@@ -1,0 +1,64 @@
+"""What every command shares: the consoles, ``fail``, option types and help texts, and the
+message that names the ``[train]`` extra when a command needs what the light install lacks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+class Backend(StrEnum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
+class Optim(StrEnum):
+    adam = "adam"
+    sgd = "sgd"
+
+
+BACKEND_HELP = "auto: ONNX Runtime for a detector on the CPU (faster, measured), else torch; or force one."
+TRUST_HELP = (
+    "C2PA trust anchors: a PEM file, or 'none' to skip trust checking. Default: the official C2PA "
+    "conformance trust list bundled with realorai (credit: C2PA, conformance-public trust list, CC BY 4.0; "
+    "`realorai trust show` gives its date, `realorai trust refresh` updates it)."
+)
+NETWORK_HELP = "Let C2PA fetch remote manifests and OCSP responses named by the image (off: no request is made)."
+
+# Modules that only `pip install 'realorai[train]'` brings (training, evaluation, the torch
+# backend), by the name a user would install.
+TRAIN_EXTRA_MODULES = {
+    "torch": "torch", "torchvision": "torchvision", "timm": "timm", "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib", "onnx": "onnx", "scipy": "scipy",
+}  # fmt: skip
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+def missing_extra(e: ImportError) -> str | None:
+    """The message for an ImportError of a module the training extra brings, else None."""
+    name = (getattr(e, "name", None) or "").split(".")[0]
+    if name in TRAIN_EXTRA_MODULES:
+        return (
+            f"this command needs {TRAIN_EXTRA_MODULES[name]}, which the light install leaves out: "
+            "pip install 'realorai[train]'"
+        )
+    return None

@@ -1,0 +1,43 @@
+"""``realorai serve``: the HTTP API and the web page, run by uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realorai.cli.common import BACKEND_HELP, Backend, fail, out
+
+
+def serve_cmd(
+    model: Annotated[
+        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    backend: Annotated[Backend | None, typer.Option(help=BACKEND_HELP)] = None,
+) -> None:
+    """Serve the API (POST /v1/detect, /docs) and the page at / .
+
+    Limits and the API key come from REALORAI_* environment variables (REALORAI_API_KEY,
+    REALORAI_MAX_UPLOAD_MB, REALORAI_MAX_FILES, REALORAI_QUEUE_SIZE...; see the README).
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from realorai.serve import ServeSettings, create_app
+
+    given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value}
+    overrides = {k: v for k, v in given.items() if v}
+    try:
+        settings = ServeSettings(**overrides)
+        settings.check_exposure()
+        if settings.model is not None and not Path(settings.model).exists():
+            raise ValueError(f"{settings.model}: no such run folder or checkpoint")
+    except ValidationError as e:
+        fail("; ".join(f"REALORAI_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors()))
+    except ValueError as e:
+        fail(str(e))
+    out.print(f"realorai: serving on http://{settings.host}:{settings.port}/ (API docs at /docs); Ctrl+C stops")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

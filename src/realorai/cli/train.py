@@ -1,0 +1,133 @@
+"""``realorai models`` and ``realorai train``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realorai.cli.common import Optim, Quiet, err, fail, out
+
+
+def models_cmd() -> None:
+    """List the registered models and their preprocessing."""
+    from realorai.models import get_spec, list_models
+
+    for name in list_models():
+        s = get_spec(name)
+        d = s.data_config
+        out.print(
+            f"[bold]{name}[/]\n    {s.description}\n    input {d.input_size}px {d.interpolation} {d.resize}, "
+            f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}",
+            highlight=False,
+        )
+    from realorai.inference.detector import default_weights
+    from realorai.models.checkpoint import read_meta
+
+    try:
+        path = default_weights()
+        meta = read_meta(path)
+    except (FileNotFoundError, ValueError) as e:
+        err.print(f"no shipped default detector: {e}", highlight=False)
+        return
+    out.print(
+        f"[bold]default[/] (used when no --model is given): {meta['model']} trained on "
+        f"{', '.join(meta.get('train_datasets', []))}, threshold {meta['threshold']:.3f}; {path}",
+        highlight=False,
+    )
+
+
+def train_cmd(
+    model: Annotated[str, typer.Option(help="A name from `realorai models`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder.")],
+    manifest: Annotated[list[Path] | None, typer.Option(help="Manifest with a split column (repeatable).")] = None,
+    data: Annotated[
+        list[Path] | None, typer.Option(help="Detectors: dataset folder to scan and split (repeatable).")
+    ] = None,
+    views: Annotated[int | None, typer.Option(help="Detectors: augmented crops per training image.")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON or TOML file of training options.")] = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    optimizer: Optim | None = None,
+    augment: Annotated[bool | None, typer.Option("--augment/--no-augment")] = None,
+    aug_views: int | None = None,
+    class_weighted: Annotated[bool | None, typer.Option("--class-weighted/--no-class-weighted")] = None,
+    pretrained: Annotated[bool | None, typer.Option("--pretrained/--no-pretrained")] = None,
+    seed: int | None = None,
+    device: str | None = None,
+    patience: int | None = None,
+    precision: Annotated[str | None, typer.Option(help="fp32 | bf16 (bfloat16 autocast, faster on AMX CPUs).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in OUTPUT after an interruption.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Train a model; writes config, history, curves and best/last checkpoints to OUTPUT."""
+    from realorai.models import get_spec
+    from realorai.models.weights import WeightsUnavailableError
+
+    try:
+        if get_spec(model).kind == "detector":
+            from realorai.distributed import world_size
+
+            if world_size() > 1:
+                fail(f"{model} extracts frozen features and fits a convex head in one process; run it without torchrun")
+            _train_detector(model, output, manifest or [], data or [], views, seed, batch_size, quiet)
+            return
+        if not manifest or len(manifest) != 1 or data:
+            fail(f"{model} trains on one --manifest with a split column (--data is for detector models)")
+        from realorai.baselines.config import resolve_config
+        from realorai.baselines.train import fit
+
+        cfg = resolve_config(
+            model,
+            str(manifest[0]),
+            config,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer.value if optimizer else None,
+            augment=augment,
+            aug_views=aug_views,
+            class_weighted=class_weighted,
+            pretrained=pretrained,
+            seed=seed,
+            device=device,
+            patience=patience,
+            precision=precision,
+        )
+        summary = fit(cfg, output, resume=resume, show_progress=not quiet)
+    except (KeyError, ValueError, FileNotFoundError, WeightsUnavailableError) as e:
+        fail(str(e).strip("'\""))
+    if summary.get("rank"):  # under torchrun, rank 0 reports
+        return
+    val = summary["val"]
+    out.print(
+        f"best epoch {summary['best_epoch']}/{summary['epochs_run']}; threshold {summary['threshold']:.3f} "
+        f"({summary['threshold_source']}); val accuracy {val.get('accuracy', float('nan')):.3f}; wrote {output}"
+    )
+
+
+def _train_detector(model, output, manifests, data, views, seed, batch_size, quiet) -> None:
+    from realorai.detector.fit import DetectorConfig, fit_detector
+
+    overrides = {"views": views, "seed": seed, "batch_size": batch_size}
+    cfg = DetectorConfig(
+        model=model,
+        data=tuple(str(d) for d in data),
+        manifests=tuple(str(m) for m in manifests),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    s = fit_detector(cfg, output, show_progress=not quiet, log=out.print)
+    val = s["val"]
+    out.print(
+        f"{model}: C={s['C']:g}, temperature {s['temperature']:.3f}, threshold {s['threshold']:.3f} "
+        f"({s['threshold_source']}); validation ROC-AUC {val.get('roc_auc', float('nan')):.3f}, "
+        f"ECE {val.get('ece', float('nan')):.3f}; {s['train_seconds']:.0f} s; wrote {output}"
+    )
+    for name, m in s["test"].items():
+        out.print(
+            f"  test {name}: {m['n']} images, ROC-AUC {m['roc_auc']:.3f}, accuracy real {m['accuracy_real']:.3f} "
+            f"AI {m['accuracy_ai']:.3f}, ECE {m['ece']:.3f}"
+        )

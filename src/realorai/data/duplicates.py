@@ -1,0 +1,99 @@
+"""Exact and near duplicates: groups that a split keeps on one side, and label conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Two images whose 64-bit perceptual hashes (imagehash.phash) differ in at most this many bits
+# are near duplicates. Re-encoding, mild resizing or a small crop stays within ~0-4 bits;
+# unrelated photos sit around 32 bits apart.
+NEAR_DUP_MAX_DISTANCE = 4
+
+
+def _near_pairs(hashes: np.ndarray, threshold: int, block_bytes: int = 1 << 25) -> Iterator[tuple[int, int]]:
+    """Index pairs (a < b) whose 64-bit hashes differ in <= ``threshold`` bits, in a fixed order.
+
+    Multi-index hashing: split the 64 bits into ``threshold + 1`` chunks; by the pigeonhole
+    principle two hashes that close agree exactly on at least one chunk, so only hashes that
+    share a chunk value are compared. Within a bucket, distances are computed a block of rows at
+    a time (at most ``block_bytes`` each) and pairs are yielded, never stored: memory stays
+    bounded even when thousands of images share a bucket. A pair may come more than once.
+    """
+    n_chunks = threshold + 1
+    bounds = np.linspace(0, 64, n_chunks + 1).astype(int)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        mask = np.uint64((1 << (hi - lo)) - 1)
+        keys = (hashes >> np.uint64(lo)) & mask
+        order = np.argsort(keys, kind="stable")
+        starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]])
+        for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+            if b - a < 2:
+                continue
+            m = order[a:b]
+            hm = hashes[m]
+            rows = max(1, block_bytes // (8 * len(m)))
+            for r in range(0, len(m), rows):
+                dist = np.bitwise_count(hm[r : r + rows, None] ^ hm[None, :])
+                for i, k in zip(*np.nonzero(dist <= threshold), strict=True):
+                    if r + i < k:
+                        yield int(min(m[r + i], m[k])), int(max(m[r + i], m[k]))
+
+
+def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTANCE) -> pd.DataFrame:
+    """Mark exact duplicates, group exact and near duplicates, flag groups with both labels."""
+    df = df.sort_values("path", kind="stable").reset_index(drop=True)
+    parent = list(range(len(df)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    decoded = df.index[df["status"].isin(["ok", "unlabeled"])]
+    # Labelled copies first: an unlabeled copy (downloads/x.png) never displaces a labelled one.
+    decoded = sorted(decoded, key=lambda i: (df.at[i, "status"] != "ok", i))
+    # Exact duplicates: same bytes. Keep the first path; the rest carry no new information.
+    first_of: dict[str, int] = {}
+    for i in decoded:
+        sha = df.at[i, "sha256"]
+        if sha in first_of:
+            keeper = first_of[sha]
+            union(keeper, i)
+            df.at[i, "status"] = "duplicate"
+            df.at[i, "reason"] = f"exact duplicate of {df.at[keeper, 'path']}"
+        else:
+            first_of[sha] = i
+    # Near duplicates stay usable but share a group, so a split keeps them on one side.
+    keepers = np.array([i for i in first_of.values() if df.at[i, "phash"]], dtype=int)
+    if len(keepers) > 1:
+        hashes = np.array([int(df.at[i, "phash"], 16) for i in keepers], dtype=np.uint64)
+        for a, b in _near_pairs(hashes, near_threshold):
+            ra, rb = find(int(keepers[a])), find(int(keepers[b]))
+            # Complete-link on group founders: join two groups only if their first members are
+            # close too, so a chain of small steps (blends between unrelated images) never
+            # merges unrelated images.
+            ha, hb = int(df.at[ra, "phash"], 16), int(df.at[rb, "phash"], 16)
+            if ra != rb and (ha ^ hb).bit_count() <= near_threshold:
+                union(ra, rb)
+    df["dup_group"] = [find(i) for i in range(len(df))]
+    df["label_conflict"] = False
+    groups = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group")["label"].nunique()
+    for g in groups.index[groups > 1]:
+        members = df["dup_group"] == g
+        df.loc[members, "label_conflict"] = True
+        paths = ", ".join(Path(p).name for p in df.loc[members, "path"])
+        df.loc[members, "reason"] = (
+            df.loc[members, "reason"].where(df.loc[members, "reason"] == "", df.loc[members, "reason"] + "; ")
+            + f"label conflict: duplicate group holds both labels ({paths})"
+        )
+    return df

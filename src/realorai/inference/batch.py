@@ -1,0 +1,144 @@
+"""A resumable batch scan: ``realorai predict FOLDER --output results.{parquet,csv,jsonl} [--resume]``.
+
+Rows are committed as they come, a chunk at a time, each chunk a file renamed into
+``<output>.parts/`` only when whole. A scan killed at any moment leaves whole chunks and at most
+a stray temporary file; ``--resume`` reads the chunks, skips every file they hold and scores the
+rest, so that the finished output holds every file exactly once. At the end the chunks are
+merged into the output (written atomically) and the parts folder is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from realorai.atomic import atomic_path, check_output_path, folder_lock, write_json, write_with
+from realorai.inference.analyze import analyze
+from realorai.inference.detector import Detector
+from realorai.inference.inputs import expand_inputs
+from realorai.inference.rows import FLAT_COLUMNS, error_row, flat_row
+from realorai.progress import progress_bar
+
+FORMATS = (".parquet", ".csv", ".jsonl")
+CHUNK = 256  # images per committed chunk: at most this much work is redone after a kill
+
+
+def parts_dir(output: Path) -> Path:
+    return output.with_name(output.name + ".parts")
+
+
+def _read_parts(parts: Path) -> list[dict]:
+    rows = []
+    for part in sorted(parts.glob("part-*.jsonl")):
+        for n, line in enumerate(part.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:  # a chunk edited or damaged by hand; never guess
+                raise ValueError(f"{part}:{n}: unreadable committed row ({e}); remove {parts} to start over") from e
+    return rows
+
+
+def _write_output(rows: list[dict], output: Path) -> None:
+    if output.suffix == ".jsonl":
+        text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows)
+        write_with(output, lambda p: p.write_text(text, encoding="utf-8"))
+        return
+    df = pd.DataFrame([flat_row(r) for r in rows], columns=list(FLAT_COLUMNS))
+    df["p_ai"] = df["p_ai"].astype("float64")
+    if output.suffix == ".csv":
+        write_with(output, lambda p: df.to_csv(p, index=False))
+    else:
+        write_with(output, lambda p: df.to_parquet(p, index=False))
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Counts per verdict (and per combined verdict), and the files that could not be read."""
+    out = {"files": len(rows), "by_verdict": dict(Counter(r["verdict"] for r in rows))}
+    if any("combined" in r for r in rows):
+        out["by_combined_verdict"] = dict(Counter((r.get("combined") or {}).get("verdict", "") for r in rows))
+    out["errors"] = {r["path"]: r["error"] for r in rows if r["error"]}
+    return out
+
+
+def local_chunks(detector: Detector, todo: list[str], chunk: int, **analyze_kwargs) -> Iterator[list[dict]]:
+    """The local engine: this process scores one chunk after another."""
+    for start in range(0, len(todo), chunk):
+        yield analyze(detector, todo[start : start + chunk], **analyze_kwargs)
+
+
+def run_batch(
+    inputs: list[str],
+    output: Path,
+    detector: Detector,
+    resume: bool = False,
+    chunk: int = CHUNK,
+    show_progress: bool = True,
+    log: Callable[[str], None] = print,
+    engine: Callable[..., Iterator[list[dict]]] | None = None,
+    list_inputs: Callable[[list[str]], tuple[list[str], dict[str, str]]] = expand_inputs,
+    **analyze_kwargs,
+) -> dict:
+    """Scan ``inputs`` into ``output``; returns the summary. See the module docstring.
+
+    ``engine(detector, todo, chunk, **analyze_kwargs)`` yields scored chunks (any order, any
+    size): the local engine by default, or Ray Data (``realorai.inference.ray_engine``)."""
+    engine = engine or local_chunks
+    output = check_output_path(Path(output))
+    if output.suffix not in FORMATS:
+        raise ValueError(f"{output}: the output must end in {', '.join(FORMATS)}")
+    if chunk < 1:
+        raise ValueError(f"--chunk must be at least 1, got {chunk}")
+    parts = parts_dir(output)
+    settings = {
+        "model": detector.name,
+        "weights": detector.source,
+        "threshold": detector.threshold,
+        "options": {k: str(v) for k, v in sorted(analyze_kwargs.items()) if k != "show_progress"},
+    }
+    if not resume and (output.exists() or parts.exists()):
+        raise ValueError(f"{output}: already exists (or a scan of it was interrupted); pass --resume to continue")
+    if resume and output.exists() and not parts.exists():
+        log(f"{output} is complete; nothing to resume")
+        return {"output": str(output), "resumed": 0}
+    with folder_lock(parts):  # two scans writing one output would double rows
+        recorded = parts / "scan.json"
+        if recorded.exists():
+            before = json.loads(recorded.read_text())
+            changed = [k for k in settings if before.get(k) != settings[k]]
+            if changed:
+                raise ValueError(
+                    f"{output}: the interrupted scan used other settings ({', '.join(changed)}); "
+                    "resume with the same model and options, or choose another --output"
+                )
+        else:
+            write_json(recorded, settings)
+        done_rows = _read_parts(parts)
+        done = {r["path"] for r in done_rows}
+        files, missing = list_inputs(inputs)
+        todo = [f for f in files if f not in done]
+        if done_rows:
+            log(f"resuming: {len(done)} files already done, {len(todo)} to go")
+        next_part = len(list(parts.glob("part-*.jsonl")))
+        with progress_bar("scan", len(todo), show_progress) as advance:
+            for rows in engine(detector, todo, chunk, **analyze_kwargs):
+                _commit(parts, next_part, rows)
+                next_part += 1
+                advance(len(rows))
+        lost = [error_row(item, reason, detector.threshold) for item, reason in missing.items() if item not in done]
+        if lost:
+            _commit(parts, next_part, lost)
+        rows = _read_parts(parts)
+        _write_output(rows, output)
+    shutil.rmtree(parts)
+    return {"output": str(output), **summarize(rows)}
+
+
+def _commit(parts: Path, n: int, rows: list[dict]) -> None:
+    """Write one chunk whole or not at all: a temporary file renamed into place."""
+    with atomic_path(parts / f"part-{n:06d}.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in rows), encoding="utf-8")

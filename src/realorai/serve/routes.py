@@ -1,0 +1,90 @@
+"""The routes: POST /v1/detect, GET /v1/models, /healthz, /readyz and the page."""
+
+from __future__ import annotations
+
+from functools import partial
+from importlib import resources
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from realorai.serve.deps import DetectorDep, SettingsDep, error_response, require_key
+from realorai.serve.scoring import score_uploads
+from realorai.serve.uploads import Limits, UploadError, read_uploads
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request):
+    det = request.app.state.detector
+    if det is None:
+        return error_response(503, "the detector is not loaded yet")
+    return {"status": "ready", "model": det.name}
+
+
+@router.get("/v1/models", dependencies=[Depends(require_key)])
+async def models(det: DetectorDep, settings: SettingsDep) -> dict:
+    d = det.model.data_config
+    return {
+        "models": [
+            {
+                "name": det.name,
+                "source": "shipped default" if settings.model is None else "run folder or checkpoint",
+                "threshold": det.threshold,
+                "backend": det.backend,
+                "input": {"size": d.input_size, "resize": d.resize, "crop_grid": d.crop_grid},
+                "trained_on": det.meta.get("train_datasets"),
+            }
+        ],
+        "limits": {
+            "max_upload_mb": settings.max_upload_mb,
+            "max_request_mb": settings.max_request_mb,
+            "max_files": settings.max_files,
+            "max_pixels": settings.max_pixels,
+        },
+    }
+
+
+@router.post("/v1/detect", dependencies=[Depends(require_key)])
+async def detect(
+    request: Request,
+    det: DetectorDep,
+    settings: SettingsDep,
+    heatmap: bool = Query(False, description="Add a per-region P(AI) overlay (PNG data URI) per image."),
+    evidence: bool = Query(True, description="Add C2PA, watermark and metadata findings."),
+):
+    """Images as multipart file fields (any field name) -> one row per image, in order."""
+    state = request.app.state
+    if not state.gate.enter():
+        response = error_response(503, f"busy: {settings.queue_size} requests in progress; retry shortly")
+        response.headers["Retry-After"] = str(settings.retry_after_s)
+        return response
+    try:
+        limits = Limits(int(settings.max_upload_mb * 1e6), int(settings.max_request_mb * 1e6), settings.max_files)
+        try:
+            uploads = await read_uploads(request, limits)
+        except UploadError as e:
+            return error_response(e.status, e.message, e.file)
+        work = partial(
+            score_uploads, det, uploads, settings.max_pixels, state.trust, evidence=evidence, heatmaps=heatmap
+        )
+        rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
+    finally:
+        state.gate.leave()
+    body = {"model": det.name, "threshold": det.threshold, "results": rows}
+    if all("error_status" in r for r in rows):  # nothing could be scored: the request failed
+        first = rows[0]
+        return error_response(first["error_status"], first["error"], first["path"], **body)
+    return body
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    return HTMLResponse((resources.files("realorai.serve") / "static" / "index.html").read_text(encoding="utf-8"))

@@ -1,0 +1,46 @@
+"""Uploads -> rows: a header check first (415/422 without decoding), then ``inference.analyze``."""
+
+from __future__ import annotations
+
+from realorai.imaging import NOT_AN_IMAGE, ImageLoadError, Upload, open_image
+from realorai.inference.analyze import analyze
+from realorai.inference.detector import Detector
+from realorai.inference.rows import error_row
+from realorai.provenance import TrustAnchors
+
+# What the service accepts, by the format Pillow reads from the bytes (the declared type and the
+# file name are the client's claims and are not trusted).
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "DIB", "TIFF", "AVIF", "ICO", "JPEG2000", "QOI", "TGA"}
+
+
+def check_upload(upload: Upload, max_pixels: int) -> tuple[int, str]:
+    """(0, "") for an upload worth decoding, else (415 or 422, reason), from its header alone."""
+    try:
+        with open_image(upload, max_pixels) as img:
+            fmt = img.format or "unknown"
+    except ImageLoadError as e:
+        return (415 if e.reason.startswith(NOT_AN_IMAGE) else 422), e.reason
+    if fmt not in ACCEPTED_FORMATS:
+        return 415, f"{fmt} files are not accepted; send JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or similar"
+    return 0, ""
+
+
+def score_uploads(
+    detector: Detector, uploads: list[Upload], max_pixels: int, trust: TrustAnchors, **options
+) -> list[dict]:
+    """Rows in upload order; a bad file is an error row with ``error_status``, never an exception."""
+    rows: list[dict | None] = [None] * len(uploads)
+    good = []
+    for i, u in enumerate(uploads):
+        status, reason = check_upload(u, max_pixels)
+        if status:
+            row = error_row(u.name, reason, detector.threshold)
+            rows[i] = {**row, "error_status": status}
+        else:
+            good.append(i)
+    scored = analyze(detector, [uploads[i] for i in good], c2pa_trust=trust, **options)
+    for i, row in zip(good, scored, strict=True):
+        if row["p_ai"] is None and row["error"]:
+            row["error_status"] = 422  # passed the header check, failed to decode
+        rows[i] = row
+    return rows  # type: ignore[return-value]
