@@ -116,8 +116,6 @@ def open_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Imag
         raise ImageLoadError(path, "empty file (0 bytes)")
     try:
         img = Image.open(fp)  # reads the header only; the size is checked below, before decoding
-    except Image.DecompressionBombError as e:  # cannot happen with the limit off; kept for safety
-        raise ImageLoadError(path, f"decompression bomb refused: {e}", "unsupported") from e
     except UnidentifiedImageError as e:
         raise ImageLoadError(path, "not a recognised image format (cannot identify image file)") from e
     except OSError as e:
