@@ -117,3 +117,35 @@ def data_overview(
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     out.print(f"wrote {escape(str(output))}")
+
+
+@app.command("reconstruct")
+def data_reconstruct(
+    folders: Annotated[
+        list[Path], typer.Argument(help="Folders of real images (files under an ai/ folder are skipped).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder to write: real/, ai/, pairs.csv.")],
+    weights: Annotated[
+        Path | None, typer.Option(help="Folder with taef2_encoder.pth and taef2_decoder.pth (default: the cache).")
+    ] = None,
+    max_side: Annotated[int, typer.Option(help="Crop each real image to at most this many pixels a side.")] = 512,
+    download: Annotated[
+        bool, typer.Option("--download", help="Fill the cache from the upstream repository first (needs the internet).")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Aligned pairs: each real image and its reconstruction by the taef2 autoencoder (MIT), for training."""
+    from realorai.detector.autoencoder import download_weights
+    from realorai.detector.pairs import reconstruct_folders
+
+    if max_side < 64:
+        fail(f"--max-side must be at least 64, got {max_side}")
+    try:
+        if download:
+            weights = weights or download_weights()
+        result = reconstruct_folders(
+            folders, output, weights, max_side, show_progress=not quiet, log=lambda m: err.print(escape(m))
+        )
+    except (FileNotFoundError, ValueError, OSError) as e:
+        fail(str(e))
+    out.print(f"wrote {result['pairs']} pairs to {escape(result['output'])}; {len(result['skipped'])} images skipped")

@@ -85,10 +85,14 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
             ha, hb = int(df.at[ra, "phash"], 16), int(df.at[rb, "phash"], 16)
             if ra != rb and (ha ^ hb).bit_count() <= near_threshold:
                 union(ra, rb)
+    # Aligned pairs (`data reconstruct`: a real image and its reconstruction) stay together.
+    pairs = df["pair"] if "pair" in df.columns else pd.Series("", index=df.index)
+    for members in df.index[pairs != ""].groupby(pairs[pairs != ""]).values():
+        for i in members[1:]:
+            union(int(members[0]), int(i))
     df["dup_group"] = [find(i) for i in range(len(df))]
     df["label_conflict"] = False
-    groups = df.loc[df["status"].isin(["ok", "duplicate"])].groupby("dup_group")["label"].nunique()
-    for g in groups.index[groups > 1]:
+    for g in _conflicting_groups(df, pairs):
         members = df["dup_group"] == g
         df.loc[members, "label_conflict"] = True
         paths = ", ".join(Path(p).name for p in df.loc[members, "path"])
@@ -97,3 +101,15 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
             + f"label conflict: duplicate group holds both labels ({paths})"
         )
     return df
+
+
+def _conflicting_groups(df: pd.DataFrame, pairs: pd.Series) -> list[int]:
+    """Groups holding a real image and an AI image that is not a reconstruction of one of them.
+
+    A reconstruction (an "ai" member with a pair id) is a near duplicate of its real image by
+    design, so it never makes its group a conflict; any other AI image beside a real one does."""
+    kept = df["status"].isin(["ok", "duplicate"])
+    real = kept & (df["label"] == "real")
+    other_ai = kept & (df["label"] == "ai") & (pairs == "")
+    both = set(df.loc[real, "dup_group"]) & set(df.loc[other_ai, "dup_group"])
+    return sorted(both)

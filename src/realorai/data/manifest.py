@@ -65,7 +65,9 @@ COLUMNS = [
     "reason",
     "dup_group",
     "label_conflict",
+    "pair",  # aligned pairs (`data reconstruct`): the id a real image shares with its reconstruction
 ]
+PAIRS_FILE = "pairs.csv"  # written by `realorai data reconstruct`: file (relative to the root), pair
 PROVENANCE_COLUMNS = ("c2pa", "generator_metadata", "camera_exif")
 
 
@@ -167,7 +169,20 @@ def scan(
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
     for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
         df[col] = df[col].fillna("").astype(str)
+    df["pair"] = df["path"].map(read_pairs(root)).fillna("").astype(str)
     return group_duplicates(df, near_threshold)
+
+
+def read_pairs(root: Path) -> dict[str, str]:
+    """{absolute path: pair id} from the dataset's pairs.csv (none when it has no such file)."""
+    table = root / PAIRS_FILE
+    if not table.is_file():
+        return {}
+    try:
+        pairs = pd.read_csv(table, dtype=str, keep_default_na=False)
+        return {str(root / f): p for f, p in zip(pairs["file"], pairs["pair"], strict=True) if p}
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"{table}: not a readable list of pairs (columns file, pair): {e}") from e
 
 
 def printable_path(path: Path) -> str:

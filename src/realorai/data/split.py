@@ -25,15 +25,17 @@ def parse_ratios(spec: str) -> tuple[float, float, float]:
 def split(df: pd.DataFrame, seed: int = 0, ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)) -> pd.DataFrame:
     """Return a copy with a ``split`` column (train/val/test; empty for unusable rows).
 
-    Groups of exact or near duplicates move together. Within each class, groups are shuffled
-    with ``seed`` and dealt to test, then validation, then train until each split holds its
-    share of that class's images.
+    Groups of exact or near duplicates move together, and so do aligned pairs (a real image and
+    its reconstruction: one group holding both classes), wherever the first class dealt put them.
+    Within each class, groups are shuffled with ``seed`` and dealt to test, then validation, then
+    train until each split holds its share of that class's images.
     """
     out = df.copy()
     out["split"] = ""
     data = usable(out)
     rng = np.random.default_rng(seed)
     _, r_val, r_test = ratios
+    assign: dict[int, str] = {}
     for label in sorted(data["label"].unique()):
         rows = data[data["label"] == label]
         sizes = rows.groupby("dup_group").size()
@@ -41,9 +43,10 @@ def split(df: pd.DataFrame, seed: int = 0, ratios: tuple[float, float, float] = 
         rng.shuffle(order)
         n = int(sizes.sum())
         targets = {"test": round(n * r_test), "val": round(n * r_val)}
-        filled = {"test": 0, "val": 0}
-        assign: dict[int, str] = {}
-        for g in order:
+        filled = {"test": 0, "val": 0, "train": 0}
+        for g in sizes.index[sizes.index.isin(list(assign))]:  # pairs already dealt with the other class
+            filled[assign[g]] += int(sizes[g])
+        for g in (g for g in order if g not in assign):
             for name in ("test", "val"):
                 if filled[name] < targets[name]:
                     assign[g] = name
