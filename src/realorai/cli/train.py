@@ -73,7 +73,9 @@ def train_cmd(
 
             if world_size() > 1:
                 fail(f"{model} extracts frozen features and fits a convex head in one process; run it without torchrun")
-            _train_detector(model, output, manifest or [], data or [], views, seed, batch_size, quiet)
+            overrides = {"views": views, "seed": seed, "batch_size": batch_size, "epochs": epochs, "lr": lr,
+                         "device": device, "precision": precision}  # fmt: skip
+            _train_detector(model, output, manifest or [], data or [], overrides, quiet)
             return
         if not manifest or len(manifest) != 1 or data:
             fail(f"{model} trains on one --manifest with a split column (--data is for detector models)")
@@ -109,10 +111,9 @@ def train_cmd(
     )
 
 
-def _train_detector(model, output, manifests, data, views, seed, batch_size, quiet) -> None:
+def _train_detector(model, output, manifests, data, overrides: dict, quiet: bool) -> None:
     from realorai.detector.fit import DetectorConfig, fit_detector
 
-    overrides = {"views": views, "seed": seed, "batch_size": batch_size}
     cfg = DetectorConfig(
         model=model,
         data=tuple(str(d) for d in data),
@@ -121,8 +122,9 @@ def _train_detector(model, output, manifests, data, views, seed, batch_size, qui
     )
     s = fit_detector(cfg, output, show_progress=not quiet, log=out.print)
     val = s["val"]
+    head = f"C={s['C']:g}, " if s.get("C") is not None else ""
     out.print(
-        f"{model}: C={s['C']:g}, temperature {s['temperature']:.3f}, threshold {s['threshold']:.3f} "
+        f"{model}: {head}temperature {s['temperature']:.3f}, threshold {s['threshold']:.3f} "
         f"({s['threshold_source']}); validation ROC-AUC {val.get('roc_auc', float('nan')):.3f}, "
         f"ECE {val.get('ece', float('nan')):.3f}; {s['train_seconds']:.0f} s; wrote {output}"
     )

@@ -169,7 +169,8 @@ def scan(
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
     for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
         df[col] = df[col].fillna("").astype(str)
-    df["pair"] = df["path"].map(read_pairs(root)).fillna("").astype(str)
+    pairs = read_pairs(root)
+    df["pair"] = [pairs.get(p, "") for p in df["path"]]
     return group_duplicates(df, near_threshold)
 
 

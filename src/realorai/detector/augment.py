@@ -1,7 +1,7 @@
 """Training-time augmentation, identical for both classes so that format, size and quality say
 nothing about the label (B-Free; CNNDetection's blur + JPEG; Corvi et al.'s resize + JPEG).
 
-Order follows an image's life online: rescale, crop, flip, blur, JPEG re-compression.
+Order follows an image's life online: rescale, crop, flip, blur, JPEG re-compression (once or twice).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class AugmentConfig:
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (30, 100)
     p_flip: float = 0.5
+    p_jpeg_twice: float = 0.0  # of the JPEG'd crops, those re-encoded a second time (shared twice online)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,4 +70,21 @@ def augment(img: Image.Image, plan: CropPlan, cfg: AugmentConfig, rng: random.Ra
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(*cfg.blur_sigma)))
     if rng.random() < cfg.p_jpeg:
         img = jpeg_roundtrip(img, rng.randint(*cfg.jpeg_quality))
+        if rng.random() < cfg.p_jpeg_twice:
+            img = jpeg_roundtrip(img, rng.randint(*cfg.jpeg_quality))
     return img
+
+
+# The shortcut-neutralising chain of the end-to-end detectors: nearly every training crop of
+# either class is rescaled (down or up) and re-encoded as JPEG at a random quality, sometimes
+# twice, so that a dataset's format, size and quality say nothing about the label.
+NEUTRAL_CHAIN = AugmentConfig(
+    p_downscale=0.7,
+    downscale=(0.5, 1.5),
+    p_blur=0.2,
+    blur_sigma=(0.1, 1.5),
+    p_jpeg=0.9,
+    jpeg_quality=(50, 98),
+    p_flip=0.5,
+    p_jpeg_twice=0.3,
+)

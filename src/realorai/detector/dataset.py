@@ -32,8 +32,12 @@ class CropDataset:
         views: int = 1,
         seed: int = 0,
         transform: Callable[[Image.Image], Image.Image] | None = None,
+        keys: Sequence[str] | None = None,
     ) -> None:
         self.paths, self.plan, self.aug, self.views, self.seed = list(paths), plan, aug, views, seed
+        # Augmentation seeds by key instead of position: the two images of an aligned pair share a
+        # key (their pair id), so they get the same crop box, flips, blur and JPEG qualities.
+        self.keys = list(keys) if keys is not None else None
         # Applied to each decoded image first: the benchmark's JPEG / resize / blur perturbations.
         self.transform = transform
 
@@ -57,7 +61,8 @@ class CropDataset:
         except Exception as e:  # one odd file never stops a run over thousands
             return {"index": i, "crops": empty, "upsampled": False, "error": f"{type(e).__name__}: {e}"}
         if self.aug is not None:
-            rng = random.Random(f"{self.seed}:{j}")
+            key = self.keys[i] if self.keys is not None and self.keys[i] else None
+            rng = random.Random(f"{self.seed}:{j}" if key is None else f"{self.seed}:{j // len(self.paths)}:{key}")
             crop = augment(img, self.plan, self.aug, rng)
             return {
                 "index": i,

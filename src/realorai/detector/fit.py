@@ -44,7 +44,13 @@ class DetectorConfig:
     batch_size: int = 16
     workers: int = 2
     min_val_per_class: int = 10  # fewer validation images of a class: threshold 0.5, with a warning (metrics.py)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # frozen designs (end to end: NEUTRAL_CHAIN)
+    # End-to-end designs (no frozen backbone) only:
+    epochs: int = 8
+    lr: float = 2e-3
+    train_crop: int = 128  # the random crop trained on (the network is fully convolutional)
+    device: str = "auto"
+    precision: str = "fp32"  # fp32 | bf16
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +94,8 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", cfg.to_dict())
-    if get_spec(cfg.model).kind != "detector":
+    spec = get_spec(cfg.model)
+    if spec.kind != "detector":
         raise ValueError(f"{cfg.model} is not a detector model (see `realorai models`)")
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
@@ -97,6 +104,36 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
     if train["y"].nunique() < 2:
         raise ValueError("the train split needs images of both classes")
     model = create_model(cfg.model, pretrained=True).to(memory_format=torch.channels_last)
+    if spec.frozen_backbone:
+        meta, val_metrics, skipped, scorer = _fit_frozen(cfg, model, train, val, show_progress, log)
+    else:
+        from realorai.detector.e2e import fit_end_to_end, test_scores
+
+        meta, val_metrics = fit_end_to_end(model, cfg, train, val, show_progress, log)
+        skipped, scorer = {}, lambda part: test_scores(model, cfg, part, show_progress)
+    meta.update(
+        train_datasets=sorted(train["dataset"].unique()),
+        train_images=int(len(train)),
+        train_fingerprint=fingerprint(train["sha256"].astype(str).tolist()),
+        # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
+        # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
+        seen_sha256_prefixes=seen_prefixes(train, val),
+        skipped=skipped,
+    )
+    save_checkpoint(out / BEST, model, meta)
+    summary = {
+        **{k: meta.get(k) for k in ("threshold", "threshold_source", "temperature", "C", "n_val", "train_images")},
+        "model": cfg.model,
+        "val": val_metrics,
+        "test": _test_metrics(test, scorer(test) if len(test) else None, meta["threshold"]),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_json(out / "train_summary.json", summary)
+    return summary
+
+
+def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
+    """Frozen features of clean and augmented crops, a head chosen on validation, calibration."""
     plan = plan_of(model)
     paths = train["path"].tolist()
     f_clean, _, skipped = _features(model, paths, plan, cfg, "features train", show_progress)
@@ -110,26 +147,14 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
     skipped.update(val_skipped)
     head, scores = _choose_head(cfg, x, y, groups, f_val, val["y"].to_numpy(), log)
     meta, val_metrics = _calibrate(cfg, model, head, f_val, val["y"].to_numpy(), log)
-    meta.update(
-        c_grid_val_auc={str(k): v for k, v in scores.items()},
-        train_datasets=sorted(train["dataset"].unique()),
-        train_images=int(len(train)),
-        train_fingerprint=fingerprint(train["sha256"].astype(str).tolist()),
-        # 64-bit prefixes of the sha256 of every file the model was fitted or calibrated on
-        # (train and validation), so evaluation can leave them out (kept up to 100,000 files).
-        seen_sha256_prefixes=seen_prefixes(train, val),
-        skipped=skipped,
-    )
-    save_checkpoint(out / BEST, model, meta)
-    summary = {
-        **{k: meta[k] for k in ("threshold", "threshold_source", "temperature", "C", "n_val", "train_images")},
-        "model": cfg.model,
-        "val": val_metrics,
-        "test": _test_metrics(model, test, plan, cfg, meta["threshold"], show_progress),
-        "train_seconds": round(time.perf_counter() - t0, 1),
-    }
-    write_json(out / "train_summary.json", summary)
-    return summary
+    meta["c_grid_val_auc"] = {str(k): v for k, v in scores.items()}
+
+    def scorer(part):
+        f, _, _ = _features(model, part["path"].tolist(), plan, cfg, "features test", show_progress)
+        with torch.no_grad():
+            return torch.sigmoid(model.logit(torch.from_numpy(f))).numpy()
+
+    return meta, val_metrics, skipped, scorer
 
 
 def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log) -> tuple[Head, dict]:
@@ -171,13 +196,10 @@ def _calibrate(cfg: DetectorConfig, model, head: Head, f_val, y_val, log) -> tup
     return meta, val_metrics
 
 
-def _test_metrics(model, test: pd.DataFrame, plan, cfg: DetectorConfig, threshold: float, show_progress) -> dict:
+def _test_metrics(test: pd.DataFrame, p_test: np.ndarray | None, threshold: float) -> dict:
     """Metrics on the test split, over all of it and per dataset (reported, never used to choose)."""
-    if not len(test):
+    if p_test is None:
         return {}
-    f_test, _, _ = _features(model, test["path"].tolist(), plan, cfg, "features test", show_progress)
-    with torch.no_grad():
-        p_test = torch.sigmoid(model.logit(torch.from_numpy(f_test))).numpy()
     out = {}
     for name, part in [("all", test), *test.groupby("dataset")]:
         idx = part.index.to_numpy()

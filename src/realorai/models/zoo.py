@@ -94,3 +94,25 @@ for _name, (_features, _filter, _what) in DETECTOR_DESIGNS.items():
             kind="detector",
         )
     )
+
+# End-to-end detectors (realorai.detector.patchnet): trained from pixels, not frozen features.
+for _filter, _what in (("npr", "the NPR residual x - up(down(x))"), ("none", "the pixels themselves")):
+    register_model(
+        ModelSpec(
+            name=f"detector-patch-{_filter}",
+            builder="realorai.detector.patchnet:build",
+            builder_kwargs={"input_filter": _filter},
+            data_config=DataConfig(
+                input_size=224,
+                mean=(0.5, 0.5, 0.5),
+                std=(0.5, 0.5, 0.5),
+                interpolation="bicubic",
+                resize="crops",
+                crop_grid=2,
+            ),  # fmt: skip
+            description=f"forensic detector trained end to end: a patch network (receptive field 19 px) on {_what}; "
+            "a logit per patch, averaged; native-resolution crops; temperature-calibrated.",
+            preset={"epochs": 8, "lr": 2e-3, "batch_size": 32, "train_crop": 128},
+            kind="detector",
+        )
+    )
