@@ -72,7 +72,10 @@ def train_cmd(
             from realorai.distributed import world_size
 
             if world_size() > 1:
-                fail(f"{model} extracts frozen features and fits a convex head in one process; run it without torchrun")
+                fail(
+                    f"{model}: detectors train in one process (frozen designs fit a convex head; distributed "
+                    "training of the end-to-end ones is not implemented yet); run it without torchrun"
+                )
             overrides = {"views": views, "seed": seed, "batch_size": batch_size, "epochs": epochs, "lr": lr,
                          "device": device, "precision": precision}  # fmt: skip
             _train_detector(model, output, manifest or [], data or [], overrides, quiet)
