@@ -48,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="detector-patch-npr")
     ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--pairs", type=Path, default=None)
     ap.add_argument("--only", nargs="*", default=None, help="left-out sets to run (default: all five)")
@@ -60,7 +61,9 @@ def main() -> None:
         run.mkdir(parents=True, exist_ok=True)
         data = tuple(str(args.data_root / d) for d in (*TWO_CLASS, *REAL_ONLY) if d != left)
         manifests = (str(pairs_without(args.pairs, left, run)),) if args.pairs else ()
-        cfg = DetectorConfig(model=args.model, data=data, manifests=manifests, ratios="85/15/0", epochs=args.epochs)
+        cfg = DetectorConfig(
+            model=args.model, data=data, manifests=manifests, ratios="85/15/0", epochs=args.epochs, lr=args.lr
+        )
         fit_detector(cfg, run, show_progress=False)
         det = Detector.load(run)
         df = labelled_files(args.data_root / left)

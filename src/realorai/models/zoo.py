@@ -116,3 +116,22 @@ for _filter, _what in (("npr", "the NPR residual x - up(down(x))"), ("none", "th
             kind="detector",
         )
     )
+
+register_model(
+    ModelSpec(
+        name="detector-lite0-early-ft",
+        builder="realorai.detector.finetuned:build",
+        data_config=DataConfig(
+            input_size=LITE[0][0],
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            interpolation="bicubic",
+            resize="crops",
+            crop_grid=2,
+        ),  # fmt: skip
+        description="forensic detector trained end to end: EfficientNet-Lite0 stages 1-3 (ImageNet start) "
+        "fine-tuned whole, a logit per 8-px cell, averaged; native-resolution crops; temperature-calibrated.",
+        preset={"epochs": 8, "lr": 1e-3, "batch_size": 32, "train_crop": 128},
+        kind="detector",
+    )
+)
