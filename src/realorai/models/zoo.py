@@ -13,6 +13,15 @@ from realorai.models.registry import DataConfig, ModelSpec, register_model
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 # timm tf_efficientnet_lite{0,1,2}: (input size, crop_pct); mean = std = 0.5, bicubic.
 LITE = {0: (224, 0.875), 1: (240, 0.882), 2: (260, 0.89)}
+# Every detector: up to 2x2 native-resolution 224-px crops, EfficientNet-Lite's mean/std.
+DETECTOR_INPUT = DataConfig(
+    input_size=LITE[0][0],
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    interpolation="bicubic",
+    resize="crops",
+    crop_grid=2,
+)
 
 register_model(
     ModelSpec(
@@ -79,14 +88,7 @@ for _name, (_features, _filter, _what) in DETECTOR_DESIGNS.items():
             name=f"detector-lite0-{_name}",
             builder="realorai.detector.network:build",
             builder_kwargs={"variant": 0, "feature_set": _features, "input_filter": _filter},
-            data_config=DataConfig(
-                input_size=LITE[0][0],
-                mean=(0.5, 0.5, 0.5),
-                std=(0.5, 0.5, 0.5),
-                interpolation="bicubic",
-                resize="crops",
-                crop_grid=2,
-            ),
+            data_config=DETECTOR_INPUT,
             description=f"forensic detector: frozen EfficientNet-Lite0, {_what}; native-resolution crops, "
             "calibrated linear head.",
             preset={"views": 4, "batch_size": 16},
@@ -102,14 +104,7 @@ for _filter, _what in (("npr", "the NPR residual x - up(down(x))"), ("none", "th
             name=f"detector-patch-{_filter}",
             builder="realorai.detector.patchnet:build",
             builder_kwargs={"input_filter": _filter},
-            data_config=DataConfig(
-                input_size=224,
-                mean=(0.5, 0.5, 0.5),
-                std=(0.5, 0.5, 0.5),
-                interpolation="bicubic",
-                resize="crops",
-                crop_grid=2,
-            ),  # fmt: skip
+            data_config=DETECTOR_INPUT,
             description=f"forensic detector trained end to end: a patch network (receptive field 19 px) on {_what}; "
             "a logit per patch, averaged; native-resolution crops; temperature-calibrated.",
             preset={"epochs": 8, "lr": 2e-3, "batch_size": 32, "train_crop": 128},
@@ -121,14 +116,7 @@ register_model(
     ModelSpec(
         name="detector-lite0-early-ft",
         builder="realorai.detector.finetuned:build",
-        data_config=DataConfig(
-            input_size=LITE[0][0],
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            interpolation="bicubic",
-            resize="crops",
-            crop_grid=2,
-        ),  # fmt: skip
+        data_config=DETECTOR_INPUT,
         description="forensic detector trained end to end: EfficientNet-Lite0 stages 1-3 (ImageNet start) "
         "fine-tuned whole, a logit per 8-px cell, averaged; native-resolution crops; temperature-calibrated.",
         preset={"epochs": 8, "lr": 1e-3, "batch_size": 32, "train_crop": 128},
