@@ -23,20 +23,12 @@ TWO_CLASS = ("art500", "cifake2k", "game450", "museum111", "stylegan200")
 REAL_ONLY = ("srbench142",)
 
 
-def pairs_without(pairs: Path, left_out: str, out: Path) -> Path | None:
+def pairs_without(pairs: Path, left_out: str, out: Path) -> Path:
     """A manifest of the aligned pairs minus those made from the left-out set's images."""
-    from realorai.data.manifest import save_manifest, scan
-    from realorai.data.split import split
+    from realorai.data.manifest import save_manifest
+    from realorai.detector.pairs import pairs_excluding
 
-    df = split(scan(pairs, show_progress=False), seed=0, ratios=(0.85, 0.15, 0.0))
-    sources = {}
-    table = pairs / "pairs.csv"
-    import pandas as pd
-
-    for f, ds in zip(*(pd.read_csv(table)[c] for c in ("file", "source_dataset")), strict=True):
-        sources[str(pairs / f)] = ds
-    df = df[df["path"].map(sources).fillna("") != left_out]
-    return save_manifest(df, out / "pairs-manifest.parquet")
+    return save_manifest(pairs_excluding(pairs, left_out), out / "pairs-manifest.parquet")
 
 
 def main() -> None:

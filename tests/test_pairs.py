@@ -95,3 +95,17 @@ def test_reconstruct_command_needs_weights(tmp_path):
         app, ["data", "reconstruct", str(tmp_path), "-o", str(tmp_path / "out"), "--weights", str(tmp_path)]
     )
     assert r.exit_code == 2 and "taef2 weights missing" in r.output
+
+
+def test_lodo_folds_never_train_on_the_left_out_sets_reconstructions(tmp_path, random_weights):
+    from realorai.detector.pairs import pairs_excluding
+
+    for name in ("setA", "setB"):
+        (tmp_path / name / "real").mkdir(parents=True)
+        for i in range(3):
+            smooth_image({"setA": 10, "setB": 20}[name] + i, 96, noise=8).save(tmp_path / name / "real" / f"{name}{i}.png")
+    reconstruct_folders([tmp_path / "setA", tmp_path / "setB"], tmp_path / "pairs", random_weights, 80, False)
+    kept = pairs_excluding(tmp_path / "pairs", "setA")
+    images = kept[kept["status"] == "ok"]
+    assert len(images) == 6 and all("setB" in p for p in images["path"])
+    assert set(images["label"]) == {"real", "ai"} and images["split"].isin(["train", "val"]).all()

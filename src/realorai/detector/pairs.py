@@ -96,3 +96,16 @@ def reconstruct_folders(
     for p, reason in skipped.items():
         log(f"skipped {p}: {reason}")
     return {"output": str(out), "pairs": len(rows) // 2, "skipped": skipped}
+
+
+def pairs_excluding(pairs_root: str | Path, left_out: str, seed: int = 0, ratios=(0.85, 0.15, 0.0)) -> pd.DataFrame:
+    """The scanned and split pairs dataset without the pairs made from dataset ``left_out``: in
+    a leave-one-dataset-out fold, neither a left-out set nor its reconstructions are trained on."""
+    from realorai.data.manifest import scan
+    from realorai.data.split import split
+
+    root = Path(pairs_root).resolve()
+    table = pd.read_csv(root / PAIRS_FILE, dtype=str, keep_default_na=False)
+    made_from = {str(root / f): ds for f, ds in zip(table["file"], table["source_dataset"], strict=True)}
+    df = split(scan(root, show_progress=False), seed=seed, ratios=ratios)
+    return df[df["path"].map(made_from).fillna("") != left_out].reset_index(drop=True)
