@@ -103,7 +103,8 @@ def test_lodo_folds_never_train_on_the_left_out_sets_reconstructions(tmp_path, r
     for name in ("setA", "setB"):
         (tmp_path / name / "real").mkdir(parents=True)
         for i in range(3):
-            smooth_image({"setA": 10, "setB": 20}[name] + i, 96, noise=8).save(tmp_path / name / "real" / f"{name}{i}.png")
+            image = smooth_image({"setA": 10, "setB": 20}[name] + i, 96, noise=8)
+            image.save(tmp_path / name / "real" / f"{name}{i}.png")
     reconstruct_folders([tmp_path / "setA", tmp_path / "setB"], tmp_path / "pairs", random_weights, 80, False)
     kept = pairs_excluding(tmp_path / "pairs", "setA")
     images = kept[kept["status"] == "ok"]
