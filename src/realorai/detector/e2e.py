@@ -15,9 +15,10 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from realorai.detector.augment import NEUTRAL_CHAIN
 from realorai.detector.crops import CropPlan, plan_of
 from realorai.detector.dataset import CropDataset, collate
-from realorai.detector.head import balanced_weights, fit_temperature
+from realorai.detector.head import balanced_weights, calibrate
+from realorai.detector.score import sigmoid
 from realorai.device import autocast, pick_device
-from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan, validation_threshold
+from realorai.metrics import roc_auc_or_nan
 from realorai.models import normalize
 from realorai.progress import progress_bar
 
@@ -93,32 +94,15 @@ def fit_end_to_end(model, cfg, train: pd.DataFrame, val: pd.DataFrame, show_prog
         if best is None or (np.isfinite(auc) and not auc <= best[0]):
             best = (auc, {k: v.detach().clone() for k, v in model.state_dict().items()}, z_val)
     model.load_state_dict(best[1])
-    z_val = best[2]
-    ok = np.isfinite(z_val)
-    temperature = fit_temperature(z_val[ok], y_val[ok])
-    model.temperature.fill_(temperature)
-    p_val = 1.0 / (1.0 + np.exp(-z_val[ok] / temperature))
-    threshold, source, n_val = validation_threshold(y_val[ok], p_val, cfg.min_val_per_class)
-    if source.startswith("default"):
-        log(f"warning: {source}")
-    val_metrics = binary_metrics(y_val[ok], p_val, threshold) if ok.any() else {}
-    if ok.any():
-        val_metrics["ece"] = expected_calibration_error(y_val[ok], p_val)
+    calibration, val_metrics = calibrate(best[2], y_val, cfg.min_val_per_class, log)
+    model.temperature.fill_(calibration["temperature"])
     model.cpu()
-    meta = {
-        "config": cfg.to_dict(),
-        "threshold": threshold,
-        "threshold_source": source,
-        "temperature": temperature,
-        "n_val": n_val,
-        "metrics": {"val": val_metrics},
-        "history": history,
-        "best_epoch": int(np.nanargmax([h["val_auc"] for h in history]) + 1) if ok.any() else len(history),
-    }
-    return meta, val_metrics
+    finite = np.isfinite(best[2]).any()
+    best_epoch = int(np.nanargmax([h["val_auc"] for h in history]) + 1) if finite else len(history)
+    return {"config": cfg.to_dict(), **calibration, "history": history, "best_epoch": best_epoch}, val_metrics
 
 
 def test_scores(model, cfg, test: pd.DataFrame, show_progress: bool) -> np.ndarray:
     """Calibrated P(AI) of the test split (reported, never used to choose anything)."""
     z = crop_logits_of(model, test["path"].tolist(), cfg, torch.device("cpu"), show_progress, "test")
-    return 1.0 / (1.0 + np.exp(-z / float(model.temperature)))
+    return sigmoid(z / float(model.temperature))

@@ -24,8 +24,8 @@ from realorai.detector.augment import AugmentConfig
 from realorai.detector.crops import plan_of
 from realorai.detector.dataset import CropDataset
 from realorai.detector.features import crop_features
-from realorai.detector.head import Head, fit_head_arrays, fit_temperature, load_into, predict_logits
-from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan, validation_threshold
+from realorai.detector.head import Head, calibrate, fit_head_arrays, load_into, predict_logits
+from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan
 from realorai.models import create_model, get_spec
 from realorai.models.checkpoint import BEST, save_checkpoint, seen_prefixes
 
@@ -173,27 +173,9 @@ def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log) -> tuple[
 
 def _calibrate(cfg: DetectorConfig, model, head: Head, f_val, y_val, log) -> tuple[dict, dict]:
     """Temperature and threshold on validation data (never test); both go into ``model``'s metadata."""
-    z_val = predict_logits(head, f_val)
-    ok = np.isfinite(z_val)
-    temperature = fit_temperature(z_val[ok], y_val[ok])
-    p_val = 1.0 / (1.0 + np.exp(-z_val[ok] / temperature))
-    threshold, source, n_val = validation_threshold(y_val[ok], p_val, cfg.min_val_per_class)
-    if source.startswith("default"):
-        log(f"warning: {source}")
-    load_into(model, head, temperature)
-    val_metrics = binary_metrics(y_val[ok], p_val, threshold) if ok.any() else {}
-    if ok.any():
-        val_metrics["ece"] = expected_calibration_error(y_val[ok], p_val)
-    meta = {
-        "config": cfg.to_dict(),
-        "threshold": threshold,
-        "threshold_source": source,
-        "temperature": temperature,
-        "C": head.C,
-        "n_val": n_val,
-        "metrics": {"val": val_metrics},
-    }
-    return meta, val_metrics
+    calibration, val_metrics = calibrate(predict_logits(head, f_val), y_val, cfg.min_val_per_class, log)
+    load_into(model, head, calibration["temperature"])
+    return {"config": cfg.to_dict(), **calibration, "C": head.C}, val_metrics
 
 
 def _test_metrics(test: pd.DataFrame, p_test: np.ndarray | None, threshold: float) -> dict:

@@ -10,6 +10,9 @@ import torch
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
+from realorai.detector.score import sigmoid
+from realorai.metrics import binary_metrics, expected_calibration_error, validation_threshold
+
 
 @dataclass(frozen=True)
 class Head:
@@ -67,6 +70,28 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
     res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(50.0)), method="bounded")
     return float(np.exp(res.x))
+
+
+def calibrate(z_val: np.ndarray, y_val: np.ndarray, min_per_class: int, log=print) -> tuple[dict, dict]:
+    """Temperature and threshold from uncalibrated validation logits (never test), for any detector:
+    (checkpoint metadata {threshold, threshold_source, temperature, n_val, metrics}, validation metrics)."""
+    ok = np.isfinite(z_val)
+    temperature = fit_temperature(z_val[ok], y_val[ok])
+    p_val = sigmoid(z_val[ok] / temperature)
+    threshold, source, n_val = validation_threshold(y_val[ok], p_val, min_per_class)
+    if source.startswith("default"):
+        log(f"warning: {source}")
+    val_metrics = binary_metrics(y_val[ok], p_val, threshold) if ok.any() else {}
+    if ok.any():
+        val_metrics["ece"] = expected_calibration_error(y_val[ok], p_val)
+    meta = {
+        "threshold": threshold,
+        "threshold_source": source,
+        "temperature": temperature,
+        "n_val": n_val,
+        "metrics": {"val": val_metrics},
+    }
+    return meta, val_metrics
 
 
 def load_into(net, head: Head, temperature: float) -> None:
