@@ -146,6 +146,17 @@ def test_export_onnx_and_serve_refuse_bad_targets(tmp_path):
     assert result.exit_code == 2 and "REALORAI_API_KEY" in result.output
 
 
+def test_serve_honours_port_0_and_refuses_an_empty_host(monkeypatch):
+    import uvicorn
+
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw))
+    result = invoke("serve", "--port", "0")
+    assert result.exit_code == 0 and ran["port"] == 0 and "free port" in result.output
+    result = invoke("serve", "--host", "")
+    assert result.exit_code == 2 and "empty host" in result.output
+
+
 def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
     import sys
 

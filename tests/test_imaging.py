@@ -9,7 +9,8 @@ import pytest
 from conftest import png_header_bomb, smooth_image
 from PIL import Image, ImageFile
 
-from realorai.imaging import ImageLoadError, jpeg_quality, load_image
+from realorai.imaging import ImageLoadError, load_image
+from realorai.jpeg import jpeg_quality
 
 
 def test_never_loads_truncated_images():

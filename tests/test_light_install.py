@@ -48,7 +48,7 @@ def test_http_api_without_torch(tmp_path):
     smooth_image(2, 256, noise=10).save(img, quality=90)
     r = run(
         "from fastapi.testclient import TestClient; from realorai.serve import create_app; "
-        "client = TestClient(create_app()).__enter__(); "
+        "client = TestClient(create_app(), base_url='http://127.0.0.1').__enter__(); "
         f"resp = client.post('/v1/detect', files={{'files': ('p.jpg', open({str(img)!r}, 'rb'))}}); "
         "print(resp.status_code, resp.json()['results'][0]['verdict'])"
     )

@@ -88,7 +88,8 @@ def test_page_gives_a_verdict_heatmap_and_findings(server, browser, tmp_path):
     assert good_card.locator(".why").inner_text().startswith("The pixel detector gives P(AI)")
     bad_card = cards.filter(has_text="notes.png")
     assert bad_card.locator("[data-testid=verdict]").inner_text() == "Error"
-    assert "not a recognised image format" in bad_card.locator(".error").inner_text()  # its reason, in place
+    assert "could not be read: not a recognised image format" in bad_card.locator(".error").inner_text()
+    assert "Provenance" not in bad_card.inner_text()  # no "None found" for a file never read
     # Keyboard: the picker is reachable with Tab and the heatmap toggle is a button.
     page.keyboard.press("Tab")
     expect(page.locator("#picklabel")).to_be_focused()
@@ -97,4 +98,26 @@ def test_page_gives_a_verdict_heatmap_and_findings(server, browser, tmp_path):
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def test_api_docs_render_offline(server, browser):
+    """/docs is Swagger UI served from the package: it renders with every other host blocked."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    outside = []
+
+    def only_local(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(server + "/docs")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
+    assert "/v1/detect" in page.locator(".swagger-ui").inner_text()
+    assert outside == []
     page.close()

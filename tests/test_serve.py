@@ -37,7 +37,7 @@ def detector() -> Detector:
 
 @pytest.fixture(scope="module")
 def client(detector):
-    with TestClient(create_app(ServeSettings(), detector)) as c:
+    with TestClient(base_url="http://127.0.0.1", app=create_app(ServeSettings(), detector)) as c:
         yield c
 
 
@@ -114,7 +114,7 @@ def test_single_file_errors_have_their_status(client, name, data, status, words)
 
 def test_request_limits(detector):
     settings = ServeSettings(max_upload_mb=0.05, max_request_mb=0.2, max_files=3)
-    with TestClient(create_app(settings, detector)) as c:
+    with TestClient(base_url="http://127.0.0.1", app=create_app(settings, detector)) as c:
         big = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
         r = post(c, ("big.png", encoded(Image.fromarray(big))))  # ~120 KB > 50 KB
         assert r.status_code == 413 and r.json()["error"]["file"] == "big.png"
@@ -169,17 +169,22 @@ class _SlowDetector:
 
     def __init__(self, det: Detector) -> None:
         self.inner, self.release, self.started = det, threading.Event(), threading.Event()
-        self.model, self.meta, self.threshold, self.name = det.model, det.meta, det.threshold, det.name
 
-    def rows(self, paths, batch_size=16, show_progress=False):
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def score(self, *args, **kwargs):
         self.started.set()
         self.release.wait(30)
-        return self.inner.rows(paths, batch_size, show_progress)
+        return self.inner.score(*args, **kwargs)
 
 
 def test_a_full_queue_answers_503_with_retry_after(detector):
     slow = _SlowDetector(detector)
-    with TestClient(create_app(ServeSettings(queue_size=1), slow)) as c, ThreadPoolExecutor(1) as pool:
+    with (
+        TestClient(base_url="http://127.0.0.1", app=create_app(ServeSettings(queue_size=1), slow)) as c,
+        ThreadPoolExecutor(1) as pool,
+    ):
         first = pool.submit(post, c, ("a.png", photo(6)))
         assert slow.started.wait(30)
         r = post(c, ("b.png", photo(7)))
@@ -203,7 +208,7 @@ def test_concurrent_requests_get_their_own_answers(client, detector):
 
 
 def test_api_key(detector):
-    with TestClient(create_app(ServeSettings(api_key="s3cret"), detector)) as c:
+    with TestClient(base_url="http://127.0.0.1", app=create_app(ServeSettings(api_key="s3cret"), detector)) as c:
         assert post(c, ("a.png", photo(8))).status_code == 401
         assert post(c, ("a.png", photo(8)), headers={"X-API-Key": "wrong"}).status_code == 401
         assert post(c, ("a.png", photo(8)), headers={"X-API-Key": "s3cret"}).status_code == 200
@@ -230,3 +235,86 @@ def test_page_is_served_offline(client):
     assert r.status_code == 200 and "<input" in r.text and 'id="files"' in r.text
     assert "http://" not in r.text and "https://" not in r.text  # no CDN: works offline
     assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_docs_are_served_from_the_package(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert client.get(f"/static/swagger/{asset}").status_code == 200
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_api_key_is_no_key(monkeypatch, detector, blank):
+    monkeypatch.setenv("REALORAI_API_KEY", blank)
+    s = ServeSettings(host="0.0.0.0")
+    assert s.api_key is None
+    with pytest.raises(ValueError, match="REALORAI_API_KEY"):
+        s.check_exposure()  # a blank key must not open the network
+    s = ServeSettings(api_key="real-key")
+    with TestClient(base_url="http://127.0.0.1", app=create_app(s, detector)) as c:
+        assert post(c, ("a.png", photo(8)), headers={"X-API-Key": ""}).status_code == 401
+
+
+def test_only_loopback_host_names_without_a_key(client, detector):
+    """DNS rebinding: a keyless loopback server answers loopback names only."""
+    assert client.get("/healthz", headers={"Host": "evil.example.com"}).status_code == 421
+    assert post(client, ("a.png", photo(1)), headers={"Host": "evil.example.com:8000"}).status_code == 421
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200
+    allowed = ServeSettings(allowed_hosts=["scanner.lan"])
+    with TestClient(base_url="http://scanner.lan", app=create_app(allowed, detector)) as c:
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/healthz", headers={"Host": "evil.example.com"}).status_code == 421
+
+
+def test_cross_site_posts_need_a_key(client, detector):
+    for headers in ({"Origin": "http://evil.example.com"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        r = post(client, ("a.png", photo(1)), headers=headers)
+        assert r.status_code == 403 and "API key" in r.json()["error"]["message"]
+    same = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}
+    assert post(client, ("a.png", photo(1)), headers=same).status_code == 200  # the page itself
+    with TestClient(base_url="http://127.0.0.1", app=create_app(ServeSettings(api_key="k"), detector)) as c:
+        keyed = {"Origin": "http://evil.example.com", "X-API-Key": "k"}
+        assert post(c, ("a.png", photo(1)), headers=keyed).status_code == 200
+
+
+def raw_post(client, body: bytes, boundary: str = "xyz"):
+    return client.post(
+        "/v1/detect", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+
+
+def test_malformed_multipart_is_a_400_that_says_what(client):
+    r = raw_post(client, b"--" + b"b" * 5000 + b"\r\n", boundary="b" * 5000)
+    assert r.status_code == 400 and "boundary" in r.json()["error"]["message"]
+    part = b'--xyz\r\nContent-Disposition: form-data; name="f"; filename="a.png"\r\n\r\n' + photo(2)
+    r = raw_post(client, part)  # no closing boundary
+    assert r.status_code == 400 and "closing boundary" in r.json()["error"]["message"]
+    assert r.json()["error"]["file"] == "a.png"
+    r = raw_post(client, part + b"\r\n--xyz--\r\n")
+    assert r.status_code == 200
+
+
+def test_rfc5987_file_names(client):
+    body = (
+        b"--xyz\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''caf%C3%A9%20photo.png\r\n\r\n"
+        + photo(3)
+        + b"\r\n--xyz--\r\n"
+    )
+    r = raw_post(client, body)
+    assert r.status_code == 200 and r.json()["results"][0]["path"] == "café photo.png"
+
+
+def test_one_pixel_limit_read_everywhere(detector):
+    """REALORAI_MAX_PIXELS above the default is honoured by the decoders, not only shown."""
+    from conftest import png_header_bomb
+
+    settings = ServeSettings(max_pixels=150_000_000)
+    with TestClient(base_url="http://127.0.0.1", app=create_app(settings, detector)) as c:
+        assert c.get("/v1/models").json()["limits"]["max_pixels"] == 150_000_000
+        r = post(c, ("wide.png", png_header_bomb(12_500, 10_000)))  # 125 MP
+        message = r.json()["error"]["message"]
+        assert r.status_code == 422 and "exceeds limit" not in message and "decode" in message
+        r = post(c, ("huge.png", png_header_bomb(15_000, 11_000)))  # 165 MP
+        assert "exceeds limit 150,000,000" in r.json()["error"]["message"]

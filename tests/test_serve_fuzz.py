@@ -34,7 +34,9 @@ SEEDS = _seeds()
 def client():
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(ServeSettings(max_pixels=4_000_000), Detector.default())) as c:
+    with TestClient(
+        base_url="http://127.0.0.1", app=create_app(ServeSettings(max_pixels=4_000_000), Detector.default())
+    ) as c:
         yield c
 
 

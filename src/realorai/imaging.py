@@ -3,7 +3,10 @@
 Every consumer goes through :func:`load_image`, so an image means the same pixels everywhere:
 EXIF orientation applied, transparency composited onto white, CMYK and 16-bit converted to
 8-bit RGB, the first frame of an animation. Truncated files are errors (PIL's
-``LOAD_TRUNCATED_IMAGES`` is never set) and oversized images are refused before decoding.
+``LOAD_TRUNCATED_IMAGES`` is never set; a JPEG cut short but closed with an end marker, which
+libjpeg pads with grey in silence, is caught by a strict entropy-data check) and oversized
+images, by pixels or by the bytes their decoding needs (``realorai.limits``), are refused
+before decoding.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Refuse images above this many pixels before decoding them (a 12,000 x 10,000 photo is fine;
-# a 50,000 x 50,000 "bomb" that would need 7.5 GB of RAM is not).
-DEFAULT_MAX_PIXELS = 120_000_000
+from realorai import limits
+from realorai.jpeg import jpeg_truncation
+from realorai.limits import DEFAULT_MAX_PIXELS  # noqa: F401  (re-exported: the documented default)
 
 # Pillow's own bomb check (a warning at 89.5 MP, an error at 179 MP) is replaced by the explicit
 # limit above, checked from the header in open_image before any pixel is decoded. Warnings are
@@ -102,8 +105,11 @@ def walk_files(root: str | Path) -> list[Path]:
     return sorted(files)
 
 
-def open_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open (header only) and check an image file or upload; raise :class:`ImageLoadError` if unusable."""
+def open_image(path: Source, max_pixels: int | None = None) -> Image.Image:
+    """Open (header only) and check an image file or upload; raise :class:`ImageLoadError` if unusable.
+
+    ``max_pixels`` defaults to the process's limit (``realorai.limits``, REALORAI_MAX_PIXELS)."""
+    max_pixels = max_pixels or limits.current().max_pixels
     if isinstance(path, Upload):
         size, fp = len(path.data), io.BytesIO(path.data)
     else:
@@ -133,7 +139,22 @@ def open_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Imag
     if w == 0 or h == 0:
         img.close()
         raise ImageLoadError(path, f"image has zero size ({w}x{h})")
+    need, budget = decode_cost(img), limits.current().max_decoded_bytes
+    if need > budget:
+        img.close()
+        raise ImageLoadError(
+            path,
+            f"decompression bomb refused: decoding {w}x{h} {img.mode} needs ~{need / 1e6:,.0f} MB, "
+            f"over the limit of {budget / 1e6:,.0f} MB (REALORAI_MAX_DECODED_MB)",
+            "unsupported",
+        )
     return img
+
+
+def decode_cost(img: Image.Image) -> int:
+    """Estimated peak bytes of decoding this opened image (``limits.decoded_bytes``)."""
+    alpha = "transparency" in img.info
+    return limits.decoded_bytes(img.mode, img.width, img.height, alpha, bool(img.info.get("icc_profile")))
 
 
 def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None) -> Image.Image:
@@ -150,6 +171,10 @@ def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None)
         img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageLoadError(path, f"cannot decode image data: {e}") from e
+    if img.format in ("JPEG", "MPO"):
+        truncated = jpeg_truncation(path)
+        if truncated:
+            raise ImageLoadError(path, f"cannot decode image data: {truncated}")
     # A malformed EXIF orientation keeps the stored orientation: the pixels themselves are fine.
     # Only an image that needs turning is transposed (exif_transpose copies even when it does not).
     with contextlib.suppress(Exception):
@@ -201,14 +226,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if mode == "RGB":
         return img
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        if mode == "F" and arr.size and arr.max() <= 1.0:
-            arr = arr * 255.0
-        elif mode != "F":
-            # Scale by the bit depth, never by the image's own maximum: a dark 16-bit image
-            # stays dark. Pillow opens 16-bit files as I;16* (or I for some PNGs and TIFFs).
-            arr = arr / 257.0
-        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(_to_grey8(img), "L").convert("RGB")
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in img.info
         img = img.convert("RGBA" if has_alpha else "RGB")
@@ -222,49 +240,45 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
+def _to_grey8(img: Image.Image, rows: int = 256) -> np.ndarray:
+    """16-bit, 32-bit and float grey to 8 bits, a band of rows at a time: converting a 120-MP
+    16-bit image at once in float64 took 4 GB; this holds the 1-byte result and one band."""
+    # Integers scale by the bit depth, never by the image's own maximum: a dark 16-bit image
+    # stays dark (Pillow opens 16-bit files as I;16*, or I for some PNGs and TIFFs). Floats are
+    # [0, 1] (scaled to 255) or already 0-255.
+    factor = 1.0 / 257.0
+    if img.mode == "F":
+        factor = 255.0 if (img.getextrema()[1] or 0) <= 1.0 else 1.0
+    out = np.empty((img.height, img.width), dtype=np.uint8)
+    for top in range(0, img.height, rows):
+        band = np.asarray(img.crop((0, top, img.width, min(img.height, top + rows))), dtype=np.float64)
+        out[top : top + rows] = np.clip(band * factor + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 @contextlib.contextmanager
-def decoded(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None):
-    """The RGB image of ``path``, valid inside the ``with`` block (no copy: a 12-MP photo is 36 MB)."""
+def opened_and_decoded(path: Source, max_pixels: int | None = None, draft: int | None = None):
+    """(opened image, its RGB pixels), valid inside the ``with`` block, holding the decode's
+    estimated bytes of the process's decode budget meanwhile (no copy: a 12-MP photo is 48 MB)."""
     with open_image(path, max_pixels) as img:
-        yield decode(img, path, draft)
+        budget = limits.budget()
+        held = budget.acquire(decode_cost(img))
+        try:
+            yield img, decode(img, path, draft)
+        finally:
+            budget.release(held)
 
 
-def load_image(path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, draft: int | None = None) -> Image.Image:
+@contextlib.contextmanager
+def decoded(path: Source, max_pixels: int | None = None, draft: int | None = None):
+    """The RGB image of ``path``, valid inside the ``with`` block (see :func:`opened_and_decoded`)."""
+    with opened_and_decoded(path, max_pixels, draft) as (_, rgb):
+        yield rgb
+
+
+def load_image(path: Source, max_pixels: int | None = None, draft: int | None = None) -> Image.Image:
     """Open, check and decode ``path`` into an RGB image, or raise :class:`ImageLoadError`."""
-    with open_image(path, max_pixels) as img:
-        out = decode(img, path, draft)
+    with opened_and_decoded(path, max_pixels, draft) as (img, out):
         # Closing the file destroys the opened image's pixels: keep a copy only when decode
         # returned that same image (a converted or turned image is already a new one).
         return out.copy() if out is img else out
-
-
-def jpeg_quality(img: Image.Image) -> float | None:
-    """Estimate the IJG quality (1-100) of a JPEG from its luminance quantisation table."""
-    tables = getattr(img, "quantization", None)
-    if not tables or 0 not in tables:
-        return None
-    q = np.asarray(tables[0], dtype=np.float64)
-    if q.size != 64:
-        return None
-    # Pillow returns tables in natural (row-major) order, like the reference table below.
-    scale = 100.0 * float(np.mean(q / _IJG_LUMA))
-    quality = 5000.0 / scale if scale > 100 else (200.0 - scale) / 2.0
-    return float(np.clip(round(quality, 1), 1, 100))
-
-
-# The IJG reference luminance table (JPEG standard, Annex K), natural order.
-# fmt: off
-_IJG_LUMA = np.array(
-    [
-         16,  11,  10,  16,  24,  40,  51,  61,
-         12,  12,  14,  19,  26,  58,  60,  55,
-         14,  13,  16,  24,  40,  57,  69,  56,
-         14,  17,  22,  29,  51,  87,  80,  62,
-         18,  22,  37,  56,  68, 109, 103,  77,
-         24,  35,  55,  64,  81, 104, 113,  92,
-         49,  64,  78,  87, 103, 121, 120, 101,
-         72,  92,  95,  98, 112, 100, 103,  99,
-    ],
-    dtype=np.float64,
-)
-# fmt: on

@@ -39,8 +39,11 @@ def print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
 
 def _print_block(r: dict) -> None:
     out.print(f"[bold]{escape(r['path'])}[/]")
+    if r["error"] and r["p_ai"] is None:
+        out.print(f"  [red]could not be read:[/] {escape(r['error'])}")
+        return
     if r["error"]:
-        out.print(f"  [red]unreadable:[/] {escape(r['error'])}")
+        out.print(f"  [red]problem:[/] {escape(r['error'])}")
     pixels = (
         "no pixel model"
         if r["p_ai"] is None

@@ -15,7 +15,7 @@ def serve_cmd(
         Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000; 0: a free port, printed at start).")] = None,
     backend: Annotated[Backend | None, typer.Option(help=BACKEND_HELP)] = None,
 ) -> None:
     """Serve the API (POST /v1/detect, /docs) and the page at / .
@@ -29,7 +29,7 @@ def serve_cmd(
     from realorai.serve import ServeSettings, create_app
 
     given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value}
-    overrides = {k: v for k, v in given.items() if v}
+    overrides = {k: v for k, v in given.items() if v is not None}  # --port 0 and --host '' are choices too
     try:
         settings = ServeSettings(**overrides)
         settings.check_exposure()
@@ -39,5 +39,6 @@ def serve_cmd(
         fail("; ".join(f"REALORAI_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors()))
     except ValueError as e:
         fail(str(e))
-    out.print(f"realorai: serving on http://{settings.host}:{settings.port}/ (API docs at /docs); Ctrl+C stops")
+    where = f"http://{settings.host}:{settings.port}/" if settings.port else f"a free port of {settings.host}"
+    out.print(f"realorai: serving on {where} (uvicorn prints the address; API docs at /docs); Ctrl+C stops")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

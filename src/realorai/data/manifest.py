@@ -18,15 +18,14 @@ from realorai.atomic import write_with
 from realorai.data.duplicates import NEAR_DUP_MAX_DISTANCE, group_duplicates
 from realorai.hashing import sha256_file
 from realorai.imaging import (
-    DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     ImageLoadError,
     color_space,
     decode,
-    jpeg_quality,
     open_image,
     walk_files,
 )
+from realorai.jpeg import jpeg_quality
 from realorai.progress import progress_bar
 from realorai.provenance import evidence_summary
 from realorai.provenance.c2pa_evidence import inspect_c2pa
@@ -92,7 +91,7 @@ def label_for(path: Path, root: Path, label_map: dict[str, str]) -> str | None:
     return None
 
 
-def probe(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+def probe(path: Path, max_pixels: int | None = None) -> dict:
     """Everything the manifest records about one file. Never raises for a bad file."""
     row: dict = {"path": str(path), "status": "ok", "reason": ""}
     try:
@@ -138,7 +137,7 @@ def scan(
     root: str | Path,
     label_map: dict[str, str] | None = None,
     near_threshold: int = NEAR_DUP_MAX_DISTANCE,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     workers: int | None = None,
     show_progress: bool = True,
 ) -> pd.DataFrame:
@@ -192,7 +191,7 @@ def printable_path(path: Path) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _probe_named(path: Path, max_pixels: int) -> dict:
+def _probe_named(path: Path, max_pixels: int | None) -> dict:
     name = printable_path(path)
     if name != str(path):  # a file name that is not valid UTF-8 cannot be stored or shown as is
         return {"path": name, "status": "unsupported", "reason": "file name is not valid UTF-8 (rename the file)"}

@@ -13,7 +13,11 @@ from PIL import Image
 
 from realorai.detector.augment import AugmentConfig, augment
 from realorai.detector.crops import CropPlan, image_crops, to_uint8
-from realorai.imaging import ImageLoadError, decoded, load_image
+from realorai.imaging import ImageLoadError, Source, load_image, opened_and_decoded
+
+# Called in the decoding thread with (source, opened image, its RGB pixels) while the file is
+# open: whatever else needs the pixels (provenance, heatmap crops) reads this one decode.
+Inspect = Callable[[Source, Image.Image, Image.Image], dict]
 
 
 class CropDataset:
@@ -33,6 +37,7 @@ class CropDataset:
         seed: int = 0,
         transform: Callable[[Image.Image], Image.Image] | None = None,
         keys: Sequence[str] | None = None,
+        inspect: Inspect | None = None,
     ) -> None:
         self.paths, self.plan, self.aug, self.views, self.seed = list(paths), plan, aug, views, seed
         # Augmentation seeds by key instead of position: the two images of an aligned pair share a
@@ -40,6 +45,7 @@ class CropDataset:
         self.keys = list(keys) if keys is not None else None
         # Applied to each decoded image first: the benchmark's JPEG / resize / blur perturbations.
         self.transform = transform
+        self.inspect = inspect
 
     def __len__(self) -> int:
         return len(self.paths) * self.views
@@ -50,9 +56,10 @@ class CropDataset:
         try:
             if self.aug is None and self.transform is None:
                 # Scoring: crops are cut while the file is open, so the decoded image is never copied.
-                with decoded(self.paths[i]) as img:
+                with opened_and_decoded(self.paths[i]) as (opened, img):
                     crops, _, upsampled = image_crops(img, self.plan)
-                return {"index": i, "crops": crops, "upsampled": upsampled, "error": ""}
+                    extra = self.inspect(self.paths[i], opened, img) if self.inspect else None
+                return {"index": i, "crops": crops, "upsampled": upsampled, "error": "", "extra": extra}
             img = load_image(self.paths[i])
             if self.transform is not None:
                 img = self.transform(img)
@@ -84,6 +91,7 @@ def collate(items: list[dict]) -> dict:
         "index": [it["index"] for it in items],
         "upsampled": [it["upsampled"] for it in items],
         "error": [it["error"] for it in items],
+        "extra": [it.get("extra") for it in items],
     }
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import io
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from realorai.detector.crops import Box, fit_small, plan_of, to_uint8
+from realorai.detector.crops import Box, CropPlan, fit_small, plan_of, to_uint8
 from realorai.detector.score import crop_logits, sigmoid
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
@@ -45,21 +46,43 @@ def heatmap_tiles(width: int, height: int, size: int, max_side: int = 6) -> tupl
     return tiles, crops
 
 
-def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
-    """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
-    plan = plan_of(model)
+@dataclass(frozen=True)
+class HeatInputs:
+    """What a heatmap needs from a decoded image, cut while it is open: the tiles (in the image's
+    coordinates), one uint8 crop per tile, and a display copy (at most DISPLAY_SIDE a side)."""
+
+    size: tuple[int, int]
+    tiles: list[Box]
+    crops: np.ndarray
+    display: Image.Image
+
+
+def heat_inputs(plan: CropPlan, img: Image.Image, max_side: int = 6) -> HeatInputs:
     work, upsampled = fit_small(img, plan)
     tiles, boxes = heatmap_tiles(work.width, work.height, plan.size, max_side)
-    model.eval()
-    logits = [
-        crop_logits(model, np.stack([to_uint8(work.crop(b)) for b in boxes[i : i + batch_size]]))
-        for i in range(0, len(boxes), batch_size)
-    ]
-    probs = sigmoid(np.concatenate(logits))
+    crops = np.stack([to_uint8(work.crop(b)) for b in boxes])
     if upsampled:  # tiles back into the original image's coordinates
         sx, sy = img.width / work.width, img.height / work.height
         tiles = [(round(a * sx), round(b * sy), round(c * sx), round(e * sy)) for a, b, c, e in tiles]
-    return tiles, probs
+    scale = min(1.0, DISPLAY_SIDE / max(img.size))
+    w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    display = img.resize((w, h), Image.Resampling.BILINEAR) if scale < 1 else img.copy()  # never a full copy
+    display = display if display.mode == "RGB" else display.convert("RGB")
+    return HeatInputs(img.size, tiles, crops, display)
+
+
+def tile_scores(model, inputs: HeatInputs, batch_size: int = 16) -> np.ndarray:
+    """P(AI) of each tile's native crop."""
+    model.eval()
+    crops = inputs.crops
+    logits = [crop_logits(model, crops[i : i + batch_size]) for i in range(0, len(crops), batch_size)]
+    return sigmoid(np.concatenate(logits))
+
+
+def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
+    """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
+    inputs = heat_inputs(plan_of(model), img, max_side)
+    return inputs.tiles, tile_scores(model, inputs, batch_size)
 
 
 def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
@@ -73,11 +96,17 @@ def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
     return np.where(p < mid, low, high).astype(np.uint8)
 
 
-def overlay(img: Image.Image, boxes: list[Box], probs: np.ndarray, threshold: float) -> Image.Image:
-    """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it and a legend."""
-    scale = min(1.0, DISPLAY_SIDE / max(img.size))
-    w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-    base = img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR) if scale < 1 else img.convert("RGB")
+def overlay(
+    img: Image.Image, boxes: list[Box], probs: np.ndarray, threshold: float, full_size: tuple[int, int] | None = None
+) -> Image.Image:
+    """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it and a legend.
+    ``img`` may be a display copy already (``HeatInputs.display``) of an image of ``full_size``."""
+    fw, fh = full_size or img.size
+    scale = min(1.0, DISPLAY_SIDE / max(fw, fh))
+    w, h = max(1, round(fw * scale)), max(1, round(fh * scale))
+    base = img.convert("RGB")
+    if base.size != (w, h):
+        base = base.resize((w, h), Image.Resampling.BILINEAR)
     total, count = np.zeros((h, w)), np.zeros((h, w))
     for (left, top, right, bottom), p in zip(boxes, probs, strict=True):
         sl = np.s_[round(top * scale) : max(round(bottom * scale), round(top * scale) + 1),

@@ -21,8 +21,16 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
 
 
+# Crops per run of the network. Its activations are ~16 MB a crop: 64 crops at once peaked at
+# 1 GB, 4 at 65 MB, and on 2 CPU cores small runs were no slower (cache-friendly).
+CROPS_PER_RUN = 4
+
+
 def crop_logits(model, crops: np.ndarray) -> np.ndarray:
     """uint8 crops (N, 3, S, S) -> calibrated logit of P(AI) per crop (float32, on the CPU)."""
+    if len(crops) > CROPS_PER_RUN:
+        parts = [crop_logits(model, crops[i : i + CROPS_PER_RUN]) for i in range(0, len(crops), CROPS_PER_RUN)]
+        return np.concatenate(parts)
     if hasattr(model, "crop_logits"):
         return np.asarray(model.crop_logits(crops), dtype=np.float32)
     import torch
@@ -42,8 +50,10 @@ def score_crops(
     workers: int | None = None,
     show_progress: bool = True,
     transform=None,
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], dict[Source, str]]:
-    """(P(AI) per path, NaN if unreadable; upsampled flags; per-crop P(AI) arrays; {path: reason})."""
+    inspect=None,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], dict[Source, str], list[dict | None]]:
+    """(P(AI) per path, NaN if unreadable; upsampled flags; per-crop P(AI) arrays; {path: reason};
+    what ``inspect`` returned per path, from the same decode (``CropDataset``), None without)."""
     model.eval()
     plan = plan_of(model)
     if workers is None:
@@ -52,9 +62,11 @@ def score_crops(
     upsampled = np.zeros(len(paths), dtype=bool)
     per_crop: list[np.ndarray] = [np.zeros(0)] * len(paths)
     errors: dict[Source, str] = {}
+    extras: list[dict | None] = [None] * len(paths)
+    dataset = CropDataset(paths, plan, transform=transform, inspect=inspect)
     with progress_bar("score", len(paths), show_progress) as advance:
         # Decoding threads, not processes: 1.5-4x faster end to end here (benchmarks/throughput.py).
-        for batch in threaded_loader(CropDataset(paths, plan, transform=transform), batch_size, workers):
+        for batch in threaded_loader(dataset, batch_size, workers):
             if len(batch["crops"]):
                 z = crop_logits(model, batch["crops"])
                 for n, i in enumerate(batch["index"]):
@@ -64,7 +76,8 @@ def score_crops(
                         per_crop[i] = sigmoid(mine)
             for n, i in enumerate(batch["index"]):
                 upsampled[i] = batch["upsampled"][n]
+                extras[i] = batch["extra"][n]
                 if batch["error"][n]:
                     errors[paths[i]] = batch["error"][n]
             advance(len(batch["index"]))
-    return probs, upsampled, per_crop, errors
+    return probs, upsampled, per_crop, errors, extras

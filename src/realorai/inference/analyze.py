@@ -8,37 +8,65 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from realorai.atomic import atomic_path
-from realorai.imaging import ImageLoadError, Source, load_image
+from realorai.imaging import Source
 from realorai.inference.detector import Detector
 from realorai.inference.inputs import expand_inputs
 from realorai.inference.rows import error_row, explain
 from realorai.progress import progress_bar
-from realorai.provenance import TrustSpec, combine, inspect_evidence
+from realorai.provenance import Evidence, TrustSpec, combine, inspect_evidence, pixel_findings
+from realorai.provenance.c2pa_evidence import inspect_c2pa
+
+MAX_NAME_BYTES = 96  # of a file's stem in its heatmap's name: names may be 255 bytes, and a suffix follows
 
 
-def heatmap_for(detector: Detector, src: Source, row: dict, into: Path | None) -> dict | None:
-    """The row's heatmap: region boxes, their P(AI), and the overlay (written under ``into``,
-    or returned as a data URI when ``into`` is None)."""
-    from realorai.detector.heatmap import data_uri, overlay, region_scores
+def heatmap_name(src: Source) -> str:
+    """``STEM-HASH.heatmap.png``, short enough for any file system: the stem is cut to
+    MAX_NAME_BYTES (at a character boundary); the hash of the full path keeps names apart
+    (two photo.jpg in different folders, or two long names sharing a start)."""
+    raw = str(src).encode("utf-8", "surrogateescape")
+    tag = hashlib.sha1(raw).hexdigest()[:8]
+    stem = Path(str(src)).stem.encode("utf-8", "surrogateescape")[:MAX_NAME_BYTES]
+    return f"{stem.decode('utf-8', 'ignore') or 'image'}-{tag}.heatmap.png"
 
-    if row["p_ai"] is None or detector.kind != "detector":
-        return None
-    try:
-        img = load_image(src)
-    except ImageLoadError:
-        return None
-    boxes, probs = region_scores(detector.model, img)
-    picture = overlay(img, boxes, probs, detector.threshold)
+
+def _heatmap(detector: Detector, src: Source, inputs, into: Path | None) -> dict:
+    """The row's heatmap from its ``HeatInputs``: region boxes, their P(AI), and the overlay
+    (written under ``into``, or a data URI when ``into`` is None). A file that cannot be written
+    is this row's note (``heatmap.error``), never the end of the run."""
+    from realorai.detector.heatmap import data_uri, overlay, tile_scores
+
+    probs = tile_scores(detector.model, inputs)
+    picture = overlay(inputs.display, inputs.tiles, probs, detector.threshold, inputs.size)
+    out = {"boxes": [list(b) for b in inputs.tiles], "p_ai": [float(p) for p in probs], "png": ""}
     if into is None:
-        png = data_uri(picture)
-    else:
-        # Two photo.jpg in different folders must not overwrite each other's overlay.
-        tag = hashlib.sha1(str(src).encode("utf-8", "surrogateescape")).hexdigest()[:8]
-        png_path = into / f"{Path(str(src)).stem}-{tag}.heatmap.png"
+        return {**out, "png": data_uri(picture)}
+    png_path = into / heatmap_name(src)
+    try:
         with atomic_path(png_path) as tmp:
             picture.save(tmp, format="PNG")
-        png = str(png_path)
-    return {"boxes": [list(b) for b in boxes], "p_ai": [float(p) for p in probs], "png": png}
+    except OSError as e:
+        return {**out, "error": f"cannot write {png_path}: {e.strerror or e}"}
+    return {**out, "png": str(png_path)}
+
+
+def _inspector(detector: Detector, evidence: bool, heatmaps: bool):
+    """What reads each image's one decode beside the detector's crops (None: nothing does)."""
+    if detector.kind != "detector" or not (evidence or heatmaps):
+        return None
+    from realorai.detector.crops import plan_of
+    from realorai.detector.heatmap import heat_inputs
+
+    plan = plan_of(detector.model)
+
+    def inspect(src: Source, opened, rgb) -> dict:
+        extra: dict = {}
+        if evidence:
+            extra["findings"], extra["error"] = pixel_findings(opened, rgb)
+        if heatmaps:
+            extra["heat"] = heat_inputs(plan, rgb)
+        return extra
+
+    return inspect
 
 
 def analyze(
@@ -54,13 +82,19 @@ def analyze(
 ) -> list[dict]:
     """Rows for files or uploads already found; never raises for a bad image (it gets an error row).
 
+    Each image is decoded once: the detector's crops, the metadata and watermark checks and the
+    heatmap's crops all read the same pixels, inside the decode budget (``realorai.limits``).
     ``heatmaps``: a folder to write overlays to, True for data URIs in the rows, False for none.
     """
-    rows = detector.rows(list(sources), batch_size, show_progress)
+    sources = list(sources)
+    inspect = _inspector(detector, evidence, heatmaps is not False)
+    scores = detector.score(sources, batch_size, show_progress, inspect=inspect)
+    rows = detector.to_rows(sources, scores)
+    extras = scores.extras if inspect is not None else [None] * len(rows)
     if evidence:
         with progress_bar("evidence", len(rows), show_progress) as advance:
-            for src, row in zip(sources, rows, strict=True):
-                found = inspect_evidence(src, trust=c2pa_trust, allow_network=allow_network)
+            for src, row, extra in zip(sources, rows, extras, strict=True):
+                found = _evidence(src, row, extra, c2pa_trust, allow_network)
                 row["findings"] = [f.to_dict() for f in found.findings]  # the output edge: plain data
                 row["error"] = row["error"] or found.error
                 row["combined"] = combine(found.findings, row["p_ai"], detector.threshold, pixels_only)
@@ -68,13 +102,24 @@ def analyze(
     if heatmaps is not False:
         into = None if heatmaps is True else Path(heatmaps)
         with progress_bar("heatmaps", len(rows), show_progress) as advance:
-            for src, row in zip(sources, rows, strict=True):
-                row["heatmap"] = heatmap_for(detector, src, row, into)
+            for src, row, extra in zip(sources, rows, extras, strict=True):
+                heat = (extra or {}).get("heat")
+                row["heatmap"] = None if heat is None or row["p_ai"] is None else _heatmap(detector, src, heat, into)
                 advance()
     if evidence:
         for row in rows:
             row["why"] = explain(row)  # provenance may change what decided
     return rows
+
+
+def _evidence(src: Source, row: dict, extra: dict | None, trust: TrustSpec, allow_network: bool) -> Evidence:
+    """Provenance of one image: from its shared decode when there was one, else on its own."""
+    if extra is None:  # the report's classifiers, or an image that could not be decoded
+        return inspect_evidence(src, trust=trust, allow_network=allow_network)
+    findings = list(extra["findings"])
+    if not extra["error"]:
+        findings += inspect_c2pa(src, trust, allow_network)
+    return Evidence(str(src), findings, extra["error"], 0.0, 0.0)
 
 
 def predict(

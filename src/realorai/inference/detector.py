@@ -53,6 +53,7 @@ class Scores:
     low_confidence: np.ndarray  # upsampled: smaller than the detector's crop
     per_crop: list[np.ndarray]  # each crop's P(AI) (one value for a classifier)
     errors: dict  # {input: reason}
+    extras: list | None = None  # what the ``inspect`` hook returned per input (detectors only)
 
 
 def _onnxruntime_available() -> bool:
@@ -125,12 +126,16 @@ class Detector:
             return cls(onnx_model_for(checkpoint, shipped), meta, str(checkpoint), "onnx", kind)
         return cls.from_checkpoint(checkpoint, device)
 
-    def score(self, paths: list[Source], batch_size: int = 16, show_progress: bool = False, transform=None) -> Scores:
-        """Scores of every input; ``transform`` (detectors only) changes each decoded image first."""
+    def score(
+        self, paths: list[Source], batch_size: int = 16, show_progress: bool = False, transform=None, inspect=None
+    ) -> Scores:
+        """Scores of every input; ``transform`` (detectors only) changes each decoded image first;
+        ``inspect(source, opened, rgb)`` (detectors only) reads each decode for other checks."""
         if self.kind == "detector":
             from realorai.detector.score import score_crops
 
-            return Scores(*score_crops(self.model, paths, min(batch_size, 16), None, show_progress, transform))
+            batch = min(batch_size, 16)
+            return Scores(*score_crops(self.model, paths, batch, None, show_progress, transform, inspect))
         if transform is not None:
             raise ValueError(f"{self.name}: perturbations are measured for detectors only")
         from realorai.baselines.score import score_paths
@@ -139,7 +144,9 @@ class Detector:
         return Scores(probs, np.zeros(len(paths), bool), [np.asarray([p]) for p in probs], errors)
 
     def rows(self, paths: list[Source], batch_size: int = 16, show_progress: bool = False) -> list[dict]:
-        s = self.score(paths, batch_size, show_progress)
+        return self.to_rows(paths, self.score(paths, batch_size, show_progress))
+
+    def to_rows(self, paths: list[Source], s: Scores) -> list[dict]:
         out = []
         for i, path in enumerate(paths):
             p = None if np.isnan(s.p_ai[i]) else float(s.p_ai[i])

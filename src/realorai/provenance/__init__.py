@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from realorai.imaging import DEFAULT_MAX_PIXELS, ImageLoadError, Source, decode, open_image
+from realorai.imaging import ImageLoadError, Source, open_image, opened_and_decoded
 from realorai.provenance.c2pa_evidence import inspect_c2pa
 from realorai.provenance.findings import Finding, combine
 from realorai.provenance.metadata import inspect_metadata
 from realorai.provenance.trust import TrustAnchors, TrustSpec, resolve
 from realorai.provenance.watermark import inspect_watermark
 
-__all__ = ["Evidence", "Finding", "TrustAnchors", "combine", "evidence_summary", "inspect_evidence", "resolve"]
+__all__ = [
+    "Evidence", "Finding", "TrustAnchors", "combine", "evidence_summary", "inspect_evidence", "pixel_findings",
+    "resolve",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,17 @@ class Evidence:
     decode_seconds: float
 
 
+def pixel_findings(img, rgb) -> tuple[list[Finding], str]:
+    """(metadata and watermark findings, error) from an opened image and its decoded pixels:
+    for callers that decoded it already (``inference.analyze`` reads one decode for all)."""
+    try:
+        return inspect_metadata(img) + inspect_watermark(rgb), ""
+    except Exception as e:  # a hostile file (a zlib-bomb text chunk...) ends this file's check, never the run
+        return [], f"cannot read metadata: {type(e).__name__}: {e}"
+
+
 def inspect_evidence(
-    path: Source, max_pixels: int = DEFAULT_MAX_PIXELS, trust: TrustSpec = None, allow_network: bool = False
+    path: Source, max_pixels: int | None = None, trust: TrustSpec = None, allow_network: bool = False
 ) -> Evidence:
     """C2PA, watermark and metadata findings for one file; never raises for a bad file.
 
@@ -40,10 +52,10 @@ def inspect_evidence(
     try:
         with open_image(path, max_pixels) as img:
             findings += inspect_metadata(img)
-            t_decode = time.perf_counter()
-            rgb = decode(img, path)
+        t_decode = time.perf_counter()
+        with opened_and_decoded(path, max_pixels) as (_, rgb):
             decode_seconds = time.perf_counter() - t_decode
-        findings += inspect_watermark(rgb)
+            findings += inspect_watermark(rgb)
     except ImageLoadError as e:
         error = e.reason
     except Exception as e:  # a hostile file (a zlib-bomb text chunk...) ends this file's check, never the run

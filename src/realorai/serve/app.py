@@ -5,27 +5,35 @@ GET  /v1/models   the loaded detector and its input contract
 GET  /healthz     the process is up;   GET /readyz   the detector is loaded
 GET  /            the page;            GET /docs     OpenAPI documentation
 
-The detector is loaded once, in ``lifespan``. Inference runs in worker threads behind a bounded
-admission gate: a request beyond ``queue_size`` gets 503 with Retry-After before its body is
-read, so memory stays bounded under any load. Uploads stay in memory; no URL is ever fetched.
+The detector is loaded once, in ``lifespan``. A request's body is read first, under a deadline
+and a minimum rate, in one of ``max_readers`` reader slots and within a byte budget for all
+uploads held (``max_buffered_mb``); then it takes one of ``queue_size`` inference slots (503 with
+Retry-After when none is free) and is scored in worker threads, its pixels decoded within the
+process's decode budget (``max_decoded_mb``). Memory is bounded by the model plus those two
+budgets under any load. Uploads stay in memory; no URL is ever fetched.
 Routes live in ``routes.py``, their dependencies in ``deps.py``.
 """
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from importlib import resources
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from realorai import __version__
+from realorai import __version__, limits
 from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
+from realorai.serve.admission import Buffers, Gate
 from realorai.serve.deps import error_response
+from realorai.serve.guard import cross_site, host_allowed
 from realorai.serve.routes import router
 from realorai.serve.settings import ServeSettings
 
@@ -35,44 +43,41 @@ PAGE_CSP = (
 )
 
 
-class Gate:
-    """Admission control: at most ``capacity`` requests in the service at once. Used from the
-    event loop only, so a plain counter is enough."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity, self.inside = capacity, 0
-
-    def enter(self) -> bool:
-        if self.inside >= self.capacity:
-            return False
-        self.inside += 1
-        return True
-
-    def leave(self) -> None:
-        self.inside -= 1
-
-
 def create_app(settings: ServeSettings | None = None, detector: Detector | None = None) -> FastAPI:
     """The app; ``detector`` (for tests) skips loading one from ``settings.model``."""
     settings = settings or ServeSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # One pixel limit and one decode budget for every decoder in the process (realorai.limits).
+        before = limits.current()
+        limits.set_limits(settings.max_pixels, int(settings.max_decoded_mb * 1e6))
         app.state.trust = resolve(settings.c2pa_trust)
-        app.state.detector = detector or await anyio.to_thread.run_sync(
-            Detector.load, settings.model, device_name("auto"), settings.backend
-        )
-        yield
-        app.state.detector = None
+        try:
+            app.state.detector = detector or await anyio.to_thread.run_sync(
+                Detector.load, settings.model, device_name("auto"), settings.backend
+            )
+            yield
+        finally:
+            app.state.detector = None
+            limits.set_limits(before.max_pixels, before.max_decoded_bytes)
 
-    app = FastAPI(title="realorai", version=__version__, lifespan=lifespan, summary="Is this image AI-generated?")
+    app = FastAPI(
+        title="realorai", version=__version__, lifespan=lifespan, summary="Is this image AI-generated?", docs_url=None
+    )
     app.state.settings, app.state.detector = settings, None
     app.state.gate = Gate(settings.queue_size)
+    app.state.readers = Gate(settings.max_readers)
+    app.state.buffers = Buffers(int(settings.max_buffered_mb * 1e6))
     app.state.limiter = anyio.CapacityLimiter(settings.workers)
     _add_error_handlers(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
+        if not host_allowed(settings, request.headers.get("host", "")):
+            return error_response(421, "this server does not answer to that host name (see REALORAI_ALLOWED_HOSTS)")
+        if request.method == "POST" and cross_site(request.headers, settings):
+            return error_response(403, "cross-site requests need an API key (REALORAI_API_KEY)")
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -81,7 +86,25 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         return response
 
     app.include_router(router)
+    _add_docs(app)
     return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    """/docs from Swagger UI files shipped in the package (static/swagger, Apache-2.0): the API
+    documentation works offline, like the page; FastAPI's default loads them from a CDN."""
+    assets = resources.files("realorai.serve") / "static" / "swagger"
+    app.mount("/static/swagger", StaticFiles(directory=str(assets)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="realorai API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from realorai.serve.admission import Held
 from realorai.serve.deps import DetectorDep, SettingsDep, error_response, require_key
 from realorai.serve.scoring import score_uploads
 from realorai.serve.uploads import Limits, UploadError, read_uploads
@@ -48,6 +49,9 @@ async def models(det: DetectorDep, settings: SettingsDep) -> dict:
             "max_request_mb": settings.max_request_mb,
             "max_files": settings.max_files,
             "max_pixels": settings.max_pixels,
+            "max_decoded_mb": settings.max_decoded_mb,
+            "max_buffered_mb": settings.max_buffered_mb,
+            "body_timeout_s": settings.body_timeout_s,
         },
     }
 
@@ -62,27 +66,49 @@ async def detect(
 ):
     """Images as multipart file fields (any field name) -> one row per image, in order."""
     state = request.app.state
-    if not state.gate.enter():
-        response = error_response(503, f"busy: {settings.queue_size} requests in progress; retry shortly")
-        response.headers["Retry-After"] = str(settings.retry_after_s)
-        return response
+    # The body is read first, under a deadline and a minimum rate, with its own slots: a client
+    # that trickles its body holds a reader slot for seconds at most, never an inference slot.
+    if not state.readers.enter():
+        return _busy(settings, f"{settings.max_readers} uploads in progress")
+    held = Held(state.buffers)
     try:
-        limits = Limits(int(settings.max_upload_mb * 1e6), int(settings.max_request_mb * 1e6), settings.max_files)
         try:
-            uploads = await read_uploads(request, limits)
+            uploads = await read_uploads(request, _limits(settings, held.reserve))
         except UploadError as e:
             return error_response(e.status, e.message, e.file)
-        work = partial(
-            score_uploads, det, uploads, settings.max_pixels, state.trust, evidence=evidence, heatmaps=heatmap
-        )
-        rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
+        finally:
+            state.readers.leave()
+        if not state.gate.enter():
+            return _busy(settings, f"{settings.queue_size} requests in progress")
+        try:
+            work = partial(score_uploads, det, uploads, state.trust, evidence=evidence, heatmaps=heatmap)
+            rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
+        finally:
+            state.gate.leave()
     finally:
-        state.gate.leave()
+        held.release_all()  # the uploads' bytes count against the buffer budget until answered
     body = {"model": det.name, "threshold": det.threshold, "results": rows}
     if all("error_status" in r for r in rows):  # nothing could be scored: the request failed
         first = rows[0]
         return error_response(first["error_status"], first["error"], first["path"], **body)
     return body
+
+
+def _busy(settings, what: str):
+    response = error_response(503, f"busy: {what}; retry shortly")
+    response.headers["Retry-After"] = str(settings.retry_after_s)
+    return response
+
+
+def _limits(settings, reserve) -> Limits:
+    return Limits(
+        int(settings.max_upload_mb * 1e6),
+        int(settings.max_request_mb * 1e6),
+        settings.max_files,
+        settings.body_timeout_s,
+        settings.min_body_rate_kbps * 1e3,
+        reserve,
+    )
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -13,10 +13,11 @@ from realorai.provenance import TrustAnchors
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "DIB", "TIFF", "AVIF", "ICO", "JPEG2000", "QOI", "TGA"}
 
 
-def check_upload(upload: Upload, max_pixels: int) -> tuple[int, str]:
-    """(0, "") for an upload worth decoding, else (415 or 422, reason), from its header alone."""
+def check_upload(upload: Upload) -> tuple[int, str]:
+    """(0, "") for an upload worth decoding, else (415 or 422, reason), from its header alone
+    (the process's pixel and decode limits: ``realorai.limits``)."""
     try:
-        with open_image(upload, max_pixels) as img:
+        with open_image(upload) as img:
             fmt = img.format or "unknown"
     except ImageLoadError as e:
         return (415 if e.reason.startswith(NOT_AN_IMAGE) else 422), e.reason
@@ -25,14 +26,12 @@ def check_upload(upload: Upload, max_pixels: int) -> tuple[int, str]:
     return 0, ""
 
 
-def score_uploads(
-    detector: Detector, uploads: list[Upload], max_pixels: int, trust: TrustAnchors, **options
-) -> list[dict]:
+def score_uploads(detector: Detector, uploads: list[Upload], trust: TrustAnchors, **options) -> list[dict]:
     """Rows in upload order; a bad file is an error row with ``error_status``, never an exception."""
     rows: list[dict | None] = [None] * len(uploads)
     good = []
     for i, u in enumerate(uploads):
-        status, reason = check_upload(u, max_pixels)
+        status, reason = check_upload(u)
         if status:
             row = error_row(u.name, reason, detector.threshold)
             rows[i] = {**row, "error_status": status}

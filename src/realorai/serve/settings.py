@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from realorai.imaging import DEFAULT_MAX_PIXELS
+from realorai import limits
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -24,11 +24,42 @@ class ServeSettings(BaseSettings):
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted.")
     max_request_mb: float = Field(50.0, gt=0, description="Largest request body accepted.")
     max_files: int = Field(16, ge=1, description="Most files in one request.")
-    max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Larger images are refused before decoding.")
+    max_pixels: int = Field(
+        default_factory=lambda: limits.from_env().max_pixels, ge=1, description="Larger images are refused unread."
+    )
+    max_decoded_mb: float = Field(
+        default_factory=lambda: limits.from_env().max_decoded_bytes / 1e6,
+        gt=0,
+        description="Decoded pixels held at once, all requests together; an image needing more is refused.",
+    )
+    body_timeout_s: float = Field(30.0, gt=0, description="A request body must arrive within this long.")
+    min_body_rate_kbps: float = Field(
+        8.0, ge=0, description="After the first 5 s, a body arriving slower than this (kB/s) is cut off (408)."
+    )
+    max_readers: int = Field(128, ge=1, description="Request bodies being received at once.")
+    max_buffered_mb: float = Field(400.0, gt=0, description="Upload bytes held in memory, all requests together.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to (default: loopback names when bound to loopback).",
+    )
     queue_size: int = Field(32, ge=1, description="Requests admitted at once; more get 503 with Retry-After.")
     workers: int = Field(1, ge=1, description="Inference threads (one per ~2 cores is plenty).")
     retry_after_s: int = Field(2, ge=1)
     c2pa_trust: str | None = Field(None, description="PEM trust anchors file; 'none' turns trust checks off.")
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, v):
+        # REALORAI_API_KEY= in a .env file is "no key", never a key that an empty header matches.
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        return None if raw is None or not str(raw).strip() else v
+
+    @field_validator("host")
+    @classmethod
+    def _host_given(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("empty host: give an address to bind, e.g. 127.0.0.1 or 0.0.0.0")
+        return v.strip()
 
     def check_exposure(self) -> None:
         """Refuse to expose an unauthenticated API beyond this machine."""

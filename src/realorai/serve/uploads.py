@@ -7,8 +7,13 @@ reading stops (413) as soon as a limit is passed, before the rest is read.
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
+import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -29,6 +34,30 @@ class Limits:
     max_file_bytes: int
     max_request_bytes: int
     max_files: int
+    body_timeout_s: float = 60.0  # the whole body must arrive within this
+    min_rate: float = 0.0  # bytes/s, enforced after GRACE_S; 0: none
+    # Called with each chunk's size before it is kept; False: the server's buffer budget is spent.
+    reserve: Callable[[int], bool] | None = None
+
+
+GRACE_S = 5.0  # slow starts are normal (TLS, a phone waking up); a trickle after that is not
+MAX_BOUNDARY = 70  # RFC 2046: a multipart boundary is 1 to 70 characters
+_EXTENDED = re.compile(r"filename\*\s*=\s*([A-Za-z0-9_-]*)'[^']*'([^;\s]+)", re.IGNORECASE)
+
+
+def file_name(disposition: bytes) -> str | None:
+    """A part's file name from its Content-Disposition: RFC 5987 ``filename*=UTF-8''...`` first
+    (RFC 6266 says it wins), else ``filename=``; None for a part that is not a file."""
+    extended = _EXTENDED.search(disposition.decode("latin-1"))
+    if extended:
+        charset = extended.group(1) or "utf-8"
+        try:
+            return unquote(extended.group(2), encoding=charset, errors="replace") or "upload"
+        except LookupError:  # an unknown charset name
+            return unquote(extended.group(2), encoding="utf-8", errors="replace") or "upload"
+    _, params = parse_options_header(disposition)
+    filename = params.get(b"filename")
+    return None if filename is None else (filename.decode("utf-8", "replace") or "upload")
 
 
 class _Collector:
@@ -42,6 +71,11 @@ class _Collector:
         self._name: str | None = None
         self._chunks: list[bytes] = []
         self._size = 0
+
+    @property
+    def open_part(self) -> str | None:
+        """The file name of the part being read, None between parts."""
+        return self._name
 
     def part_begin(self) -> None:
         self._headers, self._chunks, self._size, self._name = {}, [], 0, None
@@ -57,12 +91,9 @@ class _Collector:
         self._field = self._value = b""
 
     def headers_finished(self) -> None:
-        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
-        filename = params.get(b"filename")
-        if filename is not None:  # a file part; other form fields are ignored
-            self._name = filename.decode("utf-8", "replace") or "upload"
-            if len(self.files) >= self.limits.max_files:
-                raise UploadError(413, f"too many files in one request (limit {self.limits.max_files})")
+        self._name = file_name(self._headers.get(b"content-disposition", b""))
+        if self._name is not None and len(self.files) >= self.limits.max_files:  # other fields are ignored
+            raise UploadError(413, f"too many files in one request (limit {self.limits.max_files})")
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         if self._name is None:
@@ -81,10 +112,14 @@ class _Collector:
 
 
 async def read_uploads(request: Request, limits: Limits) -> list[Upload]:
-    """The request's file parts, or :class:`UploadError` (413 over a limit, 400 not multipart)."""
+    """The request's file parts, or :class:`UploadError`: 413 over a limit, 400 not (well-formed)
+    multipart, 408 a body that does not arrive in time or trickles in, 503 no buffer room."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise UploadError(400, "send images as multipart/form-data file fields (e.g. curl -F files=@photo.jpg)")
+    boundary = params[b"boundary"]
+    if not 1 <= len(boundary) <= MAX_BOUNDARY:
+        raise UploadError(400, f"malformed multipart body: the boundary must be 1 to {MAX_BOUNDARY} characters")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_request_bytes:
         # Refused before a byte of the body is read.
@@ -99,19 +134,50 @@ async def read_uploads(request: Request, limits: Limits) -> list[Upload]:
         "on_part_data": c.part_data,
         "on_part_end": c.part_end,
     }
-    parser = MultipartParser(params[b"boundary"], callbacks)
-    received = 0
+    parser = MultipartParser(boundary, callbacks)
     try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limits.max_request_bytes:
-                raise UploadError(413, f"request larger than the limit of {limits.max_request_bytes / 1e6:g} MB")
+        async for chunk in _body(request, limits):
             parser.write(chunk)
         parser.finalize()
     except UploadError:
         raise
     except Exception as e:  # a malformed body is the client's error, never a crash
         raise UploadError(400, f"malformed multipart body: {type(e).__name__}: {e}") from e
+    if c.open_part is not None:  # a file part was open when the body ended
+        raise UploadError(400, "malformed multipart body: it ends inside a file part (no closing boundary)", c._name)
     if not c.files:
         raise UploadError(400, "no file in the request: send one or more images as multipart file fields")
     return c.files
+
+
+async def _body(request: Request, limits: Limits):
+    """The body's chunks, under the size limit, the deadline and the minimum rate."""
+    start, received = time.monotonic(), 0
+    chunks = request.stream().__aiter__()
+    while True:
+        elapsed = time.monotonic() - start
+        # The next bytes must come before the deadline, and (after the grace) before the
+        # average rate falls under the minimum.
+        due = limits.body_timeout_s
+        if limits.min_rate > 0:
+            due = min(due, max(GRACE_S, (received + 1) / limits.min_rate))
+        if due - elapsed <= 0:
+            raise UploadError(408, _too_slow(limits))
+        with anyio.move_on_after(due - elapsed) as scope:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise UploadError(408, _too_slow(limits))
+        received += len(chunk)
+        if received > limits.max_request_bytes:
+            raise UploadError(413, f"request larger than the limit of {limits.max_request_bytes / 1e6:g} MB")
+        if limits.reserve is not None and not limits.reserve(len(chunk)):
+            raise UploadError(503, "busy: the server's upload buffers are full; retry shortly")
+        yield chunk
+
+
+def _too_slow(limits: Limits) -> str:
+    rate = f" or slower than {limits.min_rate / 1e3:g} kB/s after {GRACE_S:g} s" if limits.min_rate else ""
+    return f"request body not received in time (limit {limits.body_timeout_s:g} s{rate})"
