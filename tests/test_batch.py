@@ -110,3 +110,94 @@ def test_csv_output_and_heatmaps_from_the_command_line(tmp_path):
     pngs = sorted(heat.glob("*.heatmap.png"))
     assert len(pngs) == 3 and set(df.loc[df.verdict != "error", "heatmap"]) == {str(p) for p in pngs}
     assert os.path.getsize(pngs[0]) > 1000
+
+
+class Killed(Exception):
+    """Stands in for kill -9 after some chunks are committed."""
+
+
+def killed_after(n_chunks: int):
+    from realorai.inference.batch import local_chunks
+
+    def engine(detector, todo, chunk, **kw):
+        for i, rows in enumerate(local_chunks(detector, todo, chunk, **kw)):
+            if i == n_chunks:
+                raise Killed
+            yield rows
+
+    return engine
+
+
+def test_resume_is_keyed_by_resolved_inputs_and_paths(tmp_path, detector, monkeypatch):
+    """`data` then `$PWD/data`: the same files, never doubled; other inputs are refused."""
+    folder = make_folder(tmp_path / "data", n=9)
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "o.jsonl"
+    quiet = {"show_progress": False, "log": lambda m: None}
+    with pytest.raises(Killed):
+        run_batch(["data"], out, detector, chunk=2, engine=killed_after(2), **quiet)
+    with pytest.raises(ValueError, match="other inputs"):
+        run_batch([str(tmp_path / "other")], out, detector, resume=True, **quiet)
+    summary = run_batch([str(folder)], out, detector, resume=True, **quiet)
+    rows = read_jsonl(out)
+    assert summary["files"] == len(rows) == 10
+    assert len({os.path.realpath(r["path"]) for r in rows}) == 10
+
+
+def test_resume_rescores_changed_files_and_drops_deleted_ones(tmp_path, detector):
+    folder = make_folder(tmp_path / "data", n=6)
+    out = tmp_path / "o.parquet"
+    with pytest.raises(Killed):
+        run_batch([str(folder)], out, detector, chunk=3, engine=killed_after(1), show_progress=False)
+    first = [r["row"]["path"] for r in read_jsonl(next(parts_dir(out).glob("part-*.jsonl")))]
+    changed, deleted = Path(first[0]), Path(first[1])
+    smooth_image(99, 300, noise=30.0).save(changed)  # different pixels, size and mtime
+    deleted.unlink()
+    messages = []
+    summary = run_batch([str(folder)], out, detector, resume=True, show_progress=False, log=messages.append)
+    df = pd.read_parquet(out)
+    assert summary["files"] == len(df) == 6 and str(deleted) not in set(df.path)
+    fresh = detector.predict(str(changed))
+    assert df.set_index("path").loc[str(changed), "p_ai"] == pytest.approx(fresh["p_ai"], abs=1e-6)
+    text = " ".join(messages)
+    assert "1 files changed" in text and "1 files scored before are gone" in text
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_non_utf8_file_names_in_every_output_format(tmp_path, detector, suffix):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/caf\xe9.png"
+    smooth_image(1, 240).save(os.fsdecode(raw), format="PNG")
+    smooth_image(2, 240).save(folder / "plain.png")
+    out = tmp_path / f"o{suffix}"
+    with pytest.raises(Killed):
+        run_batch([str(folder)], out, detector, chunk=1, engine=killed_after(1), show_progress=False)
+    run_batch([str(folder)], out, detector, resume=True, show_progress=False, log=lambda m: None)
+    if suffix == ".jsonl":
+        paths = [r["path"] for r in read_jsonl(out)]
+        assert os.fsdecode(raw) in paths and len(paths) == 2
+        return
+    df = pd.read_csv(out, keep_default_na=False) if suffix == ".csv" else pd.read_parquet(out)
+    row = df[df.path_raw_hex != ""].iloc[0]
+    assert "caf\\xe9.png" in row.path and bytes.fromhex(row.path_raw_hex) == raw
+    assert len(df) == 2 and (df.verdict != "error").all()
+
+
+def test_a_long_file_name_gets_a_short_heatmap_and_a_failed_write_is_a_note(tmp_path, detector):
+    from realorai.inference.analyze import analyze
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    long_name = folder / ("n" * 245 + ".png")  # 249 bytes: legal, but too long with a suffix added
+    smooth_image(3, 240).save(long_name)
+    heat = tmp_path / "heat"
+    summary = run_batch([str(folder)], tmp_path / "o.jsonl", detector, heatmaps=heat, show_progress=False)
+    assert summary["files"] == 1 and not summary["errors"]
+    (png,) = heat.glob("*.heatmap.png")
+    assert len(png.name.encode()) < 140
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the heatmap folder should be")
+    (row,) = analyze(detector, [str(long_name)], heatmaps=blocked / "sub")
+    assert row["p_ai"] is not None and not row["error"] and "cannot write" in row["heatmap"]["error"]

@@ -184,3 +184,70 @@ def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
         main()
     assert e.value.code == 0
     assert "[red]x[bold].png" in capsys.readouterr().err  # shown as named, not as markup
+
+
+def test_terminal_escapes_from_names_and_metadata_are_escaped(tmp_path):
+    from conftest import smooth_image
+    from PIL import Image
+
+    img = tmp_path / "a\x1b[2Jb\x1bM.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Evil\x1b[31mCam\x9b"  # Make
+    exif[0x0110] = "Model\x1b]0;title\x07"
+    smooth_image(1, 256, noise=8.0).save(img, exif=exif)
+    for args in (["predict", str(img)], ["inspect", str(img)], ["predict", str(img), "--csv"]):
+        result = invoke(*args, "-q")
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x9b" not in result.output and "\x07" not in result.output
+        assert "\\x1b" in result.output
+    result = invoke("predict", str(tmp_path / "gone\x1b[2J.jpg"), "-q")
+    assert "\x1b" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--batch-size", "-3"], "--batch-size must be at least 1"),
+        (["--chunk", "0", "-o", "x.csv"], "--chunk must be at least 1"),
+        (["-o", "x.csv", "--json"], "--json prints the rows on stdout"),
+        (["-o", "x.parquet", "--csv"], "--csv prints the rows on stdout"),
+        (["--json", "--csv"], "choose one"),
+    ],
+)
+def test_bad_values_and_conflicting_options_are_refused(tmp_path, args, words):
+    from conftest import smooth_image
+
+    smooth_image(1, 64).save(tmp_path / "a.png")
+    result = invoke("predict", str(tmp_path / "a.png"), *[str(tmp_path / a) if a.startswith("x.") else a for a in args])
+    assert result.exit_code == 2 and words in result.output
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_a_full_disk_during_a_scan_says_resume_continues_it(tmp_path, monkeypatch):
+    import errno
+
+    from conftest import smooth_image
+
+    from realorai.inference import batch
+
+    for i in range(3):
+        smooth_image(i, 64).save(tmp_path / f"{i}.png")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(batch, "_commit", full)
+    result = invoke("predict", str(tmp_path), "-o", str(tmp_path / "o.csv"), "-q")
+    assert result.exit_code == 2 and "No space left on device" in result.output and "--resume" in result.output
+    assert "unexpected" not in result.output
+
+
+def test_python_api_one_path_one_row(tmp_path):
+    from realorai.inference.detector import Detector
+
+    det = Detector.default()
+    row = det.predict(str(tmp_path / "missing.jpg"))
+    assert isinstance(row, dict) and row["verdict"] == "error" and "no such file" in row["error"]
+    with pytest.raises(ValueError, match="batch_size"):
+        det.score([str(tmp_path / "missing.jpg")], batch_size=0)

@@ -239,3 +239,53 @@ def test_center_crop_of_an_extreme_strip_is_bounded():
     t0 = time.perf_counter()
     x = resize_for_model(strip, get_spec("efficientnet-lite0-transfer").data_config)
     assert tuple(x.shape) == (3, 224, 224) and time.perf_counter() - t0 < 2.0  # was ~20 GB
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_truncated_jpeg_closed_with_an_end_marker_is_an_error(tmp_path, progressive):
+    """Cut short and closed with FFD9, libjpeg pads the rest with grey and only warns."""
+    from realorai.data.manifest import probe
+
+    good = tmp_path / "good.jpg"
+    smooth_image(4, 400, noise=12.0).save(good, quality=90, progressive=progressive)
+    data = good.read_bytes()
+    bad = tmp_path / "cut.jpg"
+    bad.write_bytes(data[: len(data) // 2] + b"\xff\xd9")
+    load_image(good)  # the whole file is fine
+    with pytest.raises(ImageLoadError, match="truncated JPEG data"):
+        load_image(bad)
+    row = probe(bad)
+    assert row["status"] == "corrupt" and "truncated" in row["reason"]
+    assert probe(good)["status"] == "ok"
+
+
+def test_a_16_bit_image_converts_in_bands_not_in_float64_at_once():
+    from realorai.imaging import to_rgb
+
+    arr = (np.arange(300 * 700, dtype=np.uint32).reshape(300, 700) % 65536).astype(np.uint16)
+    out = np.asarray(to_rgb(Image.fromarray(arr)))  # 300 rows: two bands of 256
+    expected = np.clip(arr / 257.0 + 0.5, 0, 255).astype(np.uint8)
+    assert out.shape == (300, 700, 3) and np.array_equal(out[..., 0], expected)
+
+
+def test_decoded_bytes_over_the_budget_are_refused_from_the_header(tmp_path, monkeypatch):
+    from realorai import limits
+
+    path = tmp_path / "wide16.png"
+    Image.fromarray(np.zeros((2000, 3000), dtype=np.uint16)).save(path)  # 6 MP, 7 bytes a pixel
+    before = limits.current()
+    try:
+        limits.set_limits(None, 40_000_000)
+        with pytest.raises(ImageLoadError, match="REALORAI_MAX_DECODED_MB") as e:
+            load_image(path)
+        assert e.value.status == "unsupported"
+        limits.set_limits(None, 50_000_000)
+        assert load_image(path).size == (3000, 2000)
+    finally:
+        limits.set_limits(before.max_pixels, before.max_decoded_bytes)
+    monkeypatch.setenv("REALORAI_MAX_PIXELS", "150000000")
+    monkeypatch.setenv("REALORAI_MAX_DECODED_MB", "2048")
+    assert limits.from_env() == limits.Limits(150_000_000, 2_048_000_000)
+    monkeypatch.setenv("REALORAI_MAX_DECODED_MB", "lots")
+    with pytest.raises(ValueError, match="REALORAI_MAX_DECODED_MB"):
+        limits.from_env()

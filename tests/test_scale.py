@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TEST_CNN, smooth_image
+from conftest import TEST_CNN, png_header_bomb, smooth_image
 
 from realorai.inference.batch import parts_dir, run_batch
 from realorai.inference.detector import Detector
@@ -184,7 +184,31 @@ def test_a_killed_ray_job_resumes_to_every_file_once(tmp_path):
     assert not out.exists() and list(parts_dir(out).glob("part-*.jsonl"))
     r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+    # -q: none of Ray's own log lines (its C++ core worker's "E" lines, Python INFO lines)
+    assert "core_worker" not in r.stderr and "INFO" not in r.stderr, r.stderr[-2000:]
     df = pd.read_parquet(out)
     assert len(df) == 24 and df["path"].is_unique
     expected = {row["path"]: row["p_ai"] for row in Detector.load(None, "cpu", "auto").rows(df["path"].tolist())}
     assert all(abs(p - expected[path]) < 1e-6 for path, p in zip(df["path"], df["p_ai"], strict=True))
+
+
+def test_ray_actors_check_headers_before_reading_a_file(tmp_path):
+    """A 3 GB sparse PNG whose header claims 100,000 x 100,000 pixels: refused from its header,
+    never read into memory (the actor used to read whole files first)."""
+    from realorai.inference.ray_engine import Scorer
+
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as f:
+        f.write(png_header_bomb(100_000, 100_000))
+        f.truncate(3 * 1024**3)  # sparse: no disk space used
+    scorer = Scorer(None, "auto", {})
+
+    def kb(field: str) -> int:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field))
+        return int(line.split()[1])
+
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts again from here
+    before = kb("VmRSS")
+    (row,) = [json.loads(r) for r in scorer({"path": [str(huge)]})["row"]]
+    assert row["verdict"] == "error" and "decompression bomb refused" in row["error"]
+    assert kb("VmHWM") - before < 200 * 1024

@@ -66,6 +66,65 @@ def test_refresh_writes_a_checked_copy_without_network(tmp_path, monkeypatch):
     assert "BEGIN CERTIFICATE" in (dest / SIGNERS).read_text()  # a bad download never replaces a good list
 
 
+def _leaf_pem() -> str:
+    """A self-signed certificate that is not a CA (basic constraints ca=False)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leaf.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_trust_list_must_be_ca_certificates_only(tmp_path, monkeypatch):
+    """An HTML page holding a PEM block, a block that does not parse, or a leaf certificate
+    is refused (by --c2pa-trust and by refresh, which then keeps the list in use)."""
+    good = (bundled_dir() / SIGNERS).read_text()
+    first = good[good.index("-----BEGIN") : good.index("-----END CERTIFICATE-----") + 25]
+    cases = {
+        "page.pem": f"<html><body><pre>\n{first}\n</pre></body></html>",
+        "garbled.pem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        "leaf.pem": _leaf_pem(),
+    }
+    words = {"page.pem": "not a list of PEM", "garbled.pem": "does not parse", "leaf.pem": "not a CA"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(TrustListError, match=words[name]):
+            resolve(tmp_path / name)
+    assert resolve(bundled_dir() / SIGNERS).checked  # the official list, labels and all, passes
+    source, dest = tmp_path / "up", tmp_path / "user"
+    source.mkdir()
+    monkeypatch.setenv("REALORAI_TRUST_DIR", str(dest))
+    for name in (SIGNERS, "C2PA-TSA-TRUST-LIST.pem"):
+        shutil.copy(bundled_dir() / name, source / name)
+    refresh(source.as_uri())  # no trailing slash: still the folder
+    (source / SIGNERS).write_text(cases["page.pem"])
+    with pytest.raises(TrustListError, match="not a list of PEM"):
+        refresh(source.as_uri())
+    assert info()["certificates"] == 30  # the previous list stays in use
+
+
+def test_refresh_errors_are_expected_errors(tmp_path):
+    for url, words in (("foo", "not a URL"), ((tmp_path / "nowhere").as_uri(), "C2PA-TRUST-LIST.pem: cannot download")):
+        result = runner.invoke(app, ["trust", "refresh", "--url", url, "--dest", str(tmp_path / "d")])
+        assert result.exit_code == 2 and words in result.output and "unexpected" not in result.output
+    (tmp_path / "latin").mkdir()
+    (tmp_path / "latin" / SIGNERS).write_bytes(b"\xff\xfe not utf-8")
+    result = runner.invoke(app, ["trust", "refresh", "--url", (tmp_path / "latin").as_uri(), "--dest", str(tmp_path)])
+    assert result.exit_code == 2 and "not UTF-8" in result.output
+
+
 def _xmp_jpeg(path: Path, url: str) -> None:
     xmp = (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from realorai.inference.rows import printable
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -48,8 +50,14 @@ TRAIN_EXTRA_MODULES = {
 }  # fmt: skip
 
 
+def shown(text: str) -> str:
+    """Any text from a file, its name or its metadata, as a terminal must see it: control
+    characters escaped (no terminal escapes from EXIF or file names), then Rich markup."""
+    return escape(printable(str(text)))
+
+
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from realorai.cli.common import Quiet, err, fail, out
+from realorai.cli.common import Quiet, err, fail, out, shown
 
 app = typer.Typer(help="Datasets: scan, audit, split, overview.", no_args_is_help=True)
 
@@ -41,7 +40,7 @@ def data_scan(
         f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts"
     )
     for row in df[df["reason"] != ""].itertuples():
-        err.print(f"  {row.status:<11} {escape(row.path)}: {escape(row.reason)}", highlight=False)
+        err.print(f"  {row.status:<11} {shown(row.path)}: {shown(row.reason)}", highlight=False)
 
 
 @app.command("audit")
@@ -76,8 +75,8 @@ def data_audit(
             f"{result['best_single_feature']['feature']} {result['best_single_feature']['accuracy']:.1%}"
         )
     for w in result["warnings"]:
-        err.print(f"[bold red]WARNING:[/] {escape(w)}", highlight=False)
-    out.print(f"wrote {escape(str(output))}")
+        err.print(f"[bold red]WARNING:[/] {shown(w)}", highlight=False)
+    out.print(f"wrote {shown(str(output))}")
 
 
 @app.command("split")
@@ -116,7 +115,7 @@ def data_overview(
         sample_grid(load_manifest(manifest), output, per_class, seed)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    out.print(f"wrote {escape(str(output))}")
+    out.print(f"wrote {shown(str(output))}")
 
 
 @app.command("reconstruct")
@@ -144,8 +143,8 @@ def data_reconstruct(
         if download:
             weights = weights or download_weights()
         result = reconstruct_folders(
-            folders, output, weights, max_side, show_progress=not quiet, log=lambda m: err.print(escape(m))
+            folders, output, weights, max_side, show_progress=not quiet, log=lambda m: err.print(shown(m))
         )
     except (FileNotFoundError, ValueError, OSError) as e:
         fail(str(e))
-    out.print(f"wrote {result['pairs']} pairs to {escape(result['output'])}; {len(result['skipped'])} images skipped")
+    out.print(f"wrote {result['pairs']} pairs to {shown(result['output'])}; {len(result['skipped'])} images skipped")

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from realorai.cli.common import BACKEND_HELP, Backend, Quiet, err, fail, out
+from realorai.cli.common import BACKEND_HELP, Backend, Quiet, err, fail, out, shown
 
 
 def evaluate_cmd(
@@ -43,7 +42,7 @@ def evaluate_cmd(
     )
     out.print(f"confusion matrix (rows true real/ai, columns predicted): {m['confusion_matrix']}")
     for path, reason in m["unreadable"].items():
-        err.print(f"unreadable {escape(path)}: {escape(reason)}", highlight=False)
+        err.print(f"unreadable {shown(path)}: {shown(reason)}", highlight=False)
 
 
 def report_cmd(

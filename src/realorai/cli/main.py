@@ -10,10 +10,9 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 
 from realorai.cli import bench, data, evaluate, export, predict, serve, train, trust
-from realorai.cli.common import err, missing_extra
+from realorai.cli.common import err, missing_extra, shown
 
 app = typer.Typer(
     help="Tell AI-generated images from real photographs and artwork.",
@@ -42,7 +41,7 @@ def main() -> None:
     except ImportError as e:
         if os.environ.get("REALORAI_DEBUG") or not missing_extra(e):
             _unexpected(e)
-        err.print(f"[bold red]error:[/] {escape(missing_extra(e) or '')}", highlight=False)
+        err.print(f"[bold red]error:[/] {shown(missing_extra(e) or '')}", highlight=False)
         sys.exit(2)
     except Exception as e:
         _unexpected(e)
@@ -51,7 +50,7 @@ def main() -> None:
 def _unexpected(e: Exception) -> None:
     if os.environ.get("REALORAI_DEBUG"):
         raise e
-    err.print(f"[bold red]error:[/] {escape(f'{type(e).__name__}: {e}')}", highlight=False)
+    err.print(f"[bold red]error:[/] {shown(f'{type(e).__name__}: {e}')}", highlight=False)
     err.print("(unexpected; rerun with REALORAI_DEBUG=1 for the traceback and report it)", highlight=False)
     sys.exit(2)
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from realorai.cli.common import BACKEND_HELP, NETWORK_HELP, TRUST_HELP, Backend, Engine, Quiet, err, fail, out
+from realorai.cli.common import BACKEND_HELP, NETWORK_HELP, TRUST_HELP, Backend, Engine, Quiet, err, fail, out, shown
 from realorai.cli.render import print_rows
 
 
@@ -79,6 +78,7 @@ def predict_cmd(
     options = ScanOptions(
         model, evidence, pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet
     )
+    _check_options(batch_size, chunk, output, as_json, as_csv)
     if engine is Engine.ray and heatmaps is not None:
         fail("--heatmaps writes files where the scoring runs: use the local engine for heatmaps")
     if output is not None:
@@ -91,6 +91,19 @@ def predict_cmd(
     _run_predict(paths, options, as_json, as_csv)
 
 
+def _check_options(batch_size: int, chunk: int, output: Path | None, as_json: bool, as_csv: bool) -> None:
+    """Refuse values and combinations that would otherwise be ignored or fail deep inside."""
+    if batch_size < 1:
+        fail(f"--batch-size must be at least 1, got {batch_size}")
+    if chunk < 1:
+        fail(f"--chunk must be at least 1, got {chunk}")
+    if as_json and as_csv:
+        fail("--json and --csv both print the rows on stdout: choose one")
+    if output is not None and (as_json or as_csv):
+        flag = "--json" if as_json else "--csv"
+        fail(f"{flag} prints the rows on stdout, -o writes them to {output} (its suffix sets the format): choose one")
+
+
 def _ray_options(options: ScanOptions, ray_address: str | None) -> dict:
     from functools import partial
 
@@ -99,7 +112,9 @@ def _ray_options(options: ScanOptions, ray_address: str | None) -> dict:
     except ImportError:
         fail("--engine ray needs Ray: pip install 'realorai[ray]'")
     model = None if options.model is None else str(options.model)
-    engine = partial(ray_chunks, model=model, backend=options.backend, address=ray_address, actors=None)
+    engine = partial(
+        ray_chunks, model=model, backend=options.backend, address=ray_address, actors=None, quiet=options.quiet
+    )
     return {"engine": engine, "list_inputs": list_sources}
 
 
@@ -120,7 +135,7 @@ def _run_batch(paths, options: ScanOptions, output: Path, resume: bool, chunk: i
             resume=resume,
             chunk=chunk,
             show_progress=not options.quiet,
-            log=lambda m: err.print(escape(m), highlight=False),
+            log=lambda m: err.print(shown(m), highlight=False),
             **options.analyze_kwargs(trust),
             **extra,
         )
@@ -128,20 +143,23 @@ def _run_batch(paths, options: ScanOptions, output: Path, resume: bool, chunk: i
         fail(f"interrupted: the chunks written so far are kept; rerun with --resume to finish {output}", 130)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    except OSError as e:  # a full disk, a folder that became read-only...
+        fail(f"cannot write {output}: {e.strerror or e}; the chunks written so far are kept: fix that and rerun "
+             "with --resume to finish")  # fmt: skip
     if "files" in summary:
         _print_summary(summary)
 
 
 def _print_summary(summary: dict) -> None:
-    out.print(f"wrote {escape(summary['output'])}: {summary['files']} rows; by verdict {summary['by_verdict']}")
+    out.print(f"wrote {shown(summary['output'])}: {summary['files']} rows; by verdict {summary['by_verdict']}")
     if "by_combined_verdict" in summary:
         out.print(f"combined verdicts: {summary['by_combined_verdict']}")
     errors = summary["errors"]
     out.print(f"{len(errors)} files could not be scored" + (":" if errors else ""))
     for path, reason in list(errors.items())[:20]:
-        out.print(f"  {escape(path)}: {escape(reason)}", highlight=False)
+        out.print(f"  {shown(path)}: {shown(reason)}", highlight=False)
     if len(errors) > 20:
-        out.print(f"  ... and {len(errors) - 20} more (rows with an error in {escape(summary['output'])})")
+        out.print(f"  ... and {len(errors) - 20} more (rows with an error in {shown(summary['output'])})")
 
 
 def inspect_cmd(

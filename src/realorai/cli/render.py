@@ -7,10 +7,9 @@ import csv
 import json
 import sys
 
-from rich.markup import escape
 from rich.table import Table
 
-from realorai.cli.common import out
+from realorai.cli.common import out, shown
 from realorai.inference.rows import FLAT_COLUMNS, flat_row
 
 LOW_CONFIDENCE = "low confidence: smaller than the detector's crop, upsampled"
@@ -33,17 +32,17 @@ def print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
         for r in rows:
             p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
             note = r["error"] or (LOW_CONFIDENCE if r.get("low_confidence") else "")
-            table.add_row(escape(r["path"]), r["verdict"], p, escape(note))
+            table.add_row(shown(r["path"]), r["verdict"], p, shown(note))
         out.print(table)
 
 
 def _print_block(r: dict) -> None:
-    out.print(f"[bold]{escape(r['path'])}[/]")
+    out.print(f"[bold]{shown(r['path'])}[/]")
     if r["error"] and r["p_ai"] is None:
-        out.print(f"  [red]could not be read:[/] {escape(r['error'])}")
+        out.print(f"  [red]could not be read:[/] {shown(r['error'])}")
         return
     if r["error"]:
-        out.print(f"  [red]problem:[/] {escape(r['error'])}")
+        out.print(f"  [red]problem:[/] {shown(r['error'])}")
     pixels = (
         "no pixel model"
         if r["p_ai"] is None
@@ -53,12 +52,12 @@ def _print_block(r: dict) -> None:
     c = r.get("combined")
     if c:
         if c["verdict"] == "conflict":
-            out.print(f"  combined: [bold]{escape(c['basis'])}[/]")
+            out.print(f"  combined: [bold]{shown(c['basis'])}[/]")
         else:
-            out.print(f"  combined: [bold]{c['verdict']}[/] by {escape(c['basis'])}")
+            out.print(f"  combined: [bold]{c['verdict']}[/] by {shown(c['basis'])}")
     for f in r.get("findings", []):
         arrow = f" -> {f['points_to']}" if f["points_to"] else ""
-        tag = escape(f"[{f['strength']}{arrow}]")
-        out.print(f"  {tag} {f['source']}: {escape(f['what'])}")
+        tag = shown(f"[{f['strength']}{arrow}]")
+        out.print(f"  {tag} {f['source']}: {shown(f['what'])}")
     if not r.get("findings") and not r["error"]:
         out.print("  no provenance evidence found (absence proves nothing: most uploads strip it)")

@@ -5,11 +5,19 @@ Rows are committed as they come, a chunk at a time, each chunk a file renamed in
 a stray temporary file; ``--resume`` reads the chunks, skips every file they hold and scores the
 rest, so that the finished output holds every file exactly once. At the end the chunks are
 merged into the output (written atomically) and the parts folder is removed.
+
+A resume is the same scan or none: its inputs (resolved to absolute paths) are recorded with
+the model and options, and rows are keyed by each file's resolved path, so ``data`` and
+``$PWD/data`` are one file set. Each committed row carries its file's size and modification
+time: a file changed since is scored again, and rows of files that are gone are dropped (and
+said so), never kept stale.
 """
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,15 +40,51 @@ def parts_dir(output: Path) -> Path:
     return output.with_name(output.name + ".parts")
 
 
+def file_key(path: str) -> str:
+    """One key per file however it was named (relative, absolute, through a link); URIs as they are."""
+    return path if "://" in path else os.path.realpath(path)
+
+
+def file_stamp(path: str) -> list[int] | None:
+    """[size, mtime_ns] of a local file, None for a URI or a file that is gone."""
+    if "://" in path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def resolved_inputs(inputs: list[str]) -> list[str]:
+    """The inputs as a scan records them: absolute paths (patterns made absolute, not expanded)."""
+
+    def resolved(i: str) -> str:
+        if "://" in i:
+            return i
+        return os.path.abspath(i) if glob.has_magic(i) else os.path.realpath(i)
+
+    return sorted({resolved(i) for i in inputs})
+
+
 def _read_parts(parts: Path) -> list[dict]:
-    rows = []
+    """Committed entries in commit order: {"row", "key", "stamp"} (rows of older scans: no stamp)."""
+    entries = []
     for part in sorted(parts.glob("part-*.jsonl")):
         for n, line in enumerate(part.read_text(encoding="utf-8").splitlines(), 1):
             try:
-                rows.append(json.loads(line))
+                obj = json.loads(line)
             except json.JSONDecodeError as e:  # a chunk edited or damaged by hand; never guess
                 raise ValueError(f"{part}:{n}: unreadable committed row ({e}); remove {parts} to start over") from e
-    return rows
+            if "row" not in obj:
+                obj = {"row": obj, "key": file_key(obj["path"]), "stamp": None}
+            entries.append(obj)
+    return entries
+
+
+def _latest(entries: list[dict]) -> dict[str, dict]:
+    """key -> the last committed entry for it (a re-scored file's new row wins)."""
+    return {e["key"]: e for e in entries}
 
 
 def _write_output(rows: list[dict], output: Path) -> None:
@@ -99,6 +143,7 @@ def run_batch(
         "weights": detector.source,
         "threshold": detector.threshold,
         "options": {k: str(v) for k, v in sorted(analyze_kwargs.items()) if k != "show_progress"},
+        "inputs": resolved_inputs(inputs),
     }
     if not resume and (output.exists() or parts.exists()):
         raise ValueError(f"{output}: already exists (or a scan of it was interrupted); pass --resume to continue")
@@ -106,39 +151,71 @@ def run_batch(
         log(f"{output} is complete; nothing to resume")
         return {"output": str(output), "resumed": 0}
     with folder_lock(parts):  # two scans writing one output would double rows
-        recorded = parts / "scan.json"
-        if recorded.exists():
-            before = json.loads(recorded.read_text())
-            changed = [k for k in settings if before.get(k) != settings[k]]
-            if changed:
-                raise ValueError(
-                    f"{output}: the interrupted scan used other settings ({', '.join(changed)}); "
-                    "resume with the same model and options, or choose another --output"
-                )
-        else:
-            write_json(recorded, settings)
-        done_rows = _read_parts(parts)
-        done = {r["path"] for r in done_rows}
+        _check_settings(parts / "scan.json", settings, output)
         files, missing = list_inputs(inputs)
-        todo = [f for f in files if f not in done]
-        if done_rows:
+        keys = {f: file_key(f) for f in files}
+        done, dropped, changed = _reconcile(_latest(_read_parts(parts)), files, keys)
+        todo = [f for f in files if keys[f] not in done]
+        if done or dropped or changed:
             log(f"resuming: {len(done)} files already done, {len(todo)} to go")
+        if changed:
+            log(f"{len(changed)} files changed since they were scored: scoring them again")
+        if dropped:
+            log(f"{len(dropped)} files scored before are gone or no longer among the inputs: their rows are dropped")
         next_part = len(list(parts.glob("part-*.jsonl")))
         with progress_bar("scan", len(todo), show_progress) as advance:
             for rows in engine(detector, todo, chunk, **analyze_kwargs):
                 _commit(parts, next_part, rows)
                 next_part += 1
                 advance(len(rows))
-        lost = [error_row(item, reason, detector.threshold) for item, reason in missing.items() if item not in done]
+        lost = [error_row(item, reason, detector.threshold) for item, reason in missing.items()]
         if lost:
             _commit(parts, next_part, lost)
-        rows = _read_parts(parts)
+        wanted = set(keys.values()) | {file_key(item) for item in missing}
+        rows = [e["row"] for k, e in _latest(_read_parts(parts)).items() if k in wanted]
         _write_output(rows, output)
     shutil.rmtree(parts)
     return {"output": str(output), **summarize(rows)}
 
 
+def _check_settings(recorded: Path, settings: dict, output: Path) -> None:
+    """Record a new scan's settings, or refuse to resume one that used others."""
+    if not recorded.exists():
+        write_json(recorded, settings)
+        return
+    before = json.loads(recorded.read_text())
+    changed = [k for k in settings if before.get(k) != settings[k]]
+    if changed:
+        what = "inputs" if changed == ["inputs"] else f"settings ({', '.join(changed)})"
+        raise ValueError(
+            f"{output}: the interrupted scan used other {what}; resume with the same inputs, model and "
+            "options, or choose another --output"
+        )
+
+
+def _reconcile(latest: dict[str, dict], files: list[str], keys: dict[str, str]) -> tuple[set, list, list]:
+    """(keys whose committed row still holds, keys dropped because their file is gone or no
+    longer an input, files changed since their row was committed)."""
+    current = {keys[f]: f for f in files}
+    done, changed = set(), []
+    for key, entry in latest.items():
+        f = current.get(key)
+        if f is None:
+            continue
+        if entry["stamp"] is not None and entry["stamp"] != file_stamp(f):
+            changed.append(f)
+        else:
+            done.add(key)
+    dropped = [k for k, e in latest.items() if k not in current and e["row"].get("verdict") != "error"]
+    return done, dropped, changed
+
+
 def _commit(parts: Path, n: int, rows: list[dict]) -> None:
-    """Write one chunk whole or not at all: a temporary file renamed into place."""
+    """Write one chunk whole or not at all: a temporary file renamed into place. Each row goes
+    with its file's key and [size, mtime] as they were when it was scored."""
+    lines = []
+    for r in rows:
+        entry = {"row": r, "key": file_key(r["path"]), "stamp": file_stamp(r["path"])}
+        lines.append(json.dumps(entry, allow_nan=False) + "\n")
     with atomic_path(parts / f"part-{n:06d}.jsonl") as tmp:
-        tmp.write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in rows), encoding="utf-8")
+        tmp.write_text("".join(lines), encoding="utf-8")

@@ -131,6 +131,8 @@ class Detector:
     ) -> Scores:
         """Scores of every input; ``transform`` (detectors only) changes each decoded image first;
         ``inspect(source, opened, rgb)`` (detectors only) reads each decode for other checks."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if self.kind == "detector":
             from realorai.detector.score import score_crops
 

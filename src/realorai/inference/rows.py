@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 UNCERTAIN_MARGIN = 0.1  # a P(AI) this close to the threshold is called uncertain in "why"
 
@@ -71,26 +72,52 @@ def explain(row: dict) -> str:
     return sentence + "."
 
 
+# C0 and C1 controls (ESC, CSI...), DEL, and the bidirectional overrides that reorder text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print and to store as UTF-8: control characters (terminal escapes) shown as
+    ``\\x1b``-style escapes, and bytes of a file name that are not UTF-8 (which Python holds as
+    surrogates) as ``\\xe9``; the raw name stays recoverable from ``raw_hex``."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def raw_hex(path: str) -> str:
+    """The file name's raw bytes in hex when it is not valid UTF-8 (else ""): ``bytes.fromhex``
+    gives back the name that ``printable`` had to escape."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").hex()
+    return ""
+
+
 FLAT_COLUMNS = (
     "path", "p_ai", "verdict", "threshold", "low_confidence", "error", "why",
-    "combined_verdict", "combined_basis", "findings", "heatmap",
+    "combined_verdict", "combined_basis", "findings", "heatmap", "path_raw_hex",
 )  # fmt: skip
 
 
 def flat_row(row: dict) -> dict:
-    """One table row (CSV, Parquet): the JSON row with nested fields as columns or JSON text."""
+    """One table row (CSV, Parquet): the JSON row with nested fields as columns or JSON text,
+    every text printable UTF-8 (``printable``), the raw bytes of a non-UTF-8 name in ``path_raw_hex``."""
     c = row.get("combined") or {}
     h = row.get("heatmap") or {}
     return {
-        "path": row["path"],
+        "path": printable(row["path"]),
         "p_ai": row["p_ai"],
         "verdict": row["verdict"],
         "threshold": row["threshold"],
         "low_confidence": bool(row.get("low_confidence")),
-        "error": row["error"],
-        "why": row.get("why", ""),
+        "error": printable(row["error"]),
+        "why": printable(row.get("why", "")),
         "combined_verdict": c.get("verdict", ""),
-        "combined_basis": c.get("basis", ""),
+        "combined_basis": printable(c.get("basis", "")),
         "findings": json.dumps(row["findings"]) if "findings" in row else "",
-        "heatmap": h.get("png", ""),
+        "heatmap": printable(h.get("png") or (f"not written: {h['error']}" if h.get("error") else "")),
+        "path_raw_hex": raw_hex(row["path"]),
     }

@@ -24,6 +24,9 @@ from realorai.atomic import write_json, write_text
 SIGNERS, TSA = "C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem"
 BASE_URL = "https://raw.githubusercontent.com/c2pa-org/conformance-public/main/trust-list/"
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+# Text a PEM bundle may hold between its certificates: blank lines, comments, and label lines
+# such as the official list's "Subject<TAB>CN=..." (or OpenSSL's "subject=...").
+_LABEL = re.compile(r"^\s*$|^\s*#|^[A-Za-z][A-Za-z ]{0,30}\s*[\t:=]")
 
 
 class TrustListError(ValueError):
@@ -43,10 +46,30 @@ def user_dir() -> Path:
 
 
 def check_pem(text: str, origin: str) -> str:
-    """The text if it holds at least one PEM certificate, else a clear error naming ``origin``."""
-    n = len(_PEM.findall(text))
-    if n == 0:
+    """The text if it is a list of CA certificates in PEM, else a clear error naming ``origin``:
+    every block must parse as an X.509 certificate whose basic constraints say CA, and nothing
+    else may stand between them but blank, comment or label lines (an HTML page holding one PEM
+    block is not a trust list)."""
+    from cryptography import x509
+
+    blocks = _PEM.findall(text)
+    if not blocks:
         raise TrustListError(f"{origin}: no PEM certificate found (expected -----BEGIN CERTIFICATE----- blocks)")
+    for line in _PEM.sub("", text).splitlines():
+        if not _LABEL.match(line):
+            raise TrustListError(f"{origin}: not a list of PEM certificates (unexpected text: {line.strip()[:60]!r})")
+    for n, block in enumerate(blocks, 1):
+        try:
+            cert = x509.load_pem_x509_certificate(block.encode("ascii"))
+        except ValueError as e:
+            raise TrustListError(f"{origin}: certificate {n} of {len(blocks)} does not parse ({e})") from e
+        try:
+            is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            is_ca = False
+        if not is_ca:
+            who = cert.subject.rfc4514_string()
+            raise TrustListError(f"{origin}: certificate {n} ({who}) is not a CA certificate; trust anchors must be")
     return text
 
 
@@ -100,20 +123,31 @@ def resolve(spec: TrustSpec = None) -> TrustAnchors:
         return TrustAnchors(None, "none")
     path = Path(spec)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise TrustListError(f"{path}: cannot read trust anchors ({getattr(e, 'strerror', None) or e})") from e
     return TrustAnchors(check_pem(text, str(path)), str(path))
 
 
 def refresh(base_url: str = BASE_URL, dest: Path | None = None, timeout: float = 30.0) -> dict:
-    """Download the current lists from their public source, check them, and write them atomically."""
+    """Download the current lists from their public source, check them, and write them
+    atomically; on any failure (network, not a list of CA certificates) the list in use stays."""
     dest = dest or user_dir()
+    if not base_url.lower().startswith(("https://", "http://", "file://")):
+        raise TrustListError(f"{base_url}: not a URL (give the https:// address of the list's folder)")
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
     texts = {}
     for name in (SIGNERS, TSA):
         url = base_url + name
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a fixed https URL by default)
-            texts[name] = check_pem(response.read().decode("utf-8"), url)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http(s) or file only)
+                raw = response.read()
+        except (OSError, ValueError) as e:
+            raise TrustListError(f"{url}: cannot download ({getattr(e, 'reason', None) or e})") from e
+        try:
+            texts[name] = check_pem(raw.decode("utf-8"), url)
+        except UnicodeDecodeError as e:
+            raise TrustListError(f"{url}: not UTF-8 text, so not a PEM list ({e})") from e
     for name, text in texts.items():
         write_text(dest / name, text)
     from datetime import UTC, datetime
