@@ -82,6 +82,25 @@ class DecodeBudget:
             self._cond.notify_all()
 
 
+def return_freed_memory() -> None:
+    """Make the C allocator give freed image buffers back to the system (glibc only; else a
+    no-op). By default glibc raises its mmap threshold after the first large free, and then
+    keeps later image buffers in per-thread arenas: each decode thread held on to its own
+    peak, and the server grew past the decode budget. A fixed threshold keeps every buffer of
+    128 KB or more mapped on its own, returned when freed."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD: fixed, so never raised
+    except (OSError, AttributeError):
+        pass
+
+
 _current = from_env()
 _budget = DecodeBudget(_current.max_decoded_bytes)
 

@@ -52,6 +52,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         # One pixel limit and one decode budget for every decoder in the process (realorai.limits).
         before = limits.current()
         limits.set_limits(settings.max_pixels, int(settings.max_decoded_mb * 1e6))
+        limits.return_freed_memory()
         app.state.trust = resolve(settings.c2pa_trust)
         try:
             app.state.detector = detector or await anyio.to_thread.run_sync(
