@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +112,11 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
     b = make_dataset(tmp_path / "beta", per_class=12, size=80)
     gens = pd.DataFrame({"file": [f"ai/ai_{i:03d}.png" for i in range(12)], "generator": ["g1", "g2"] * 6})
     gens.to_csv(a / "generators.csv", index=False)
+    reals = make_dataset(tmp_path / "gamma", per_class=6, size=80)
+    shutil.rmtree(reals / "ai")  # a real-only set: extra reals in every fold, false positives counted
     out = tmp_path / "bench"
-    result = runner.invoke(
-        app,
-        ["benchmark", str(a), str(b), "-o", str(out), "--lodo", "--lodo-model", MODEL, "--robustness-limit", "8", "-q"],
-    )
+    args = ["benchmark", str(a), str(b), str(reals), "-o", str(out), "--lodo", "--lodo-model", MODEL]
+    result = runner.invoke(app, [*args, "--robustness-limit", "8", "-q"])
     assert result.exit_code == 0, result.output
     data = json.loads((out / "benchmark.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert set(data["datasets"]) == {"alpha", "beta"}
@@ -124,16 +125,38 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
     assert set(alpha["robustness"]) >= {"as is", "JPEG q75", "downscale 0.5x", "blur sigma 1", "PNG re-save"}
     assert alpha["robustness"]["JPEG q75"]["n"] == 8
     # LODO: the left-out dataset's files are never in the training manifests of its fold.
+    assert set(data["lodo"]) == {"alpha", "beta"}  # a real-only set is never a fold
     for left_out, other in (("alpha", "beta"), ("beta", "alpha")):
-        assert data["lodo"][left_out]["trained_on"] == [other]
+        assert data["lodo"][left_out]["trained_on"] == [other, "gamma"]
         fold = out / "lodo" / left_out / "manifests"
         trained = pd.concat(pd.read_parquet(f) for f in fold.glob("*.parquet"))
         assert not trained["path"].str.contains(f"/{left_out}/").any()
-        assert trained["path"].str.contains(f"/{other}/").all()
+        assert trained["path"].str.contains(f"/{other}/|/gamma/").all()
+    assert data["reals"]["gamma"]["n"] == 6 and 0 <= data["reals"]["gamma"]["fpr"] <= 1
+    assert data["false_positives"]["reals"] == 12 + 12 + 6 and data["false_positives"]["ai"] == 24
+    assert "metadata_auc" in alpha["shortcuts"] and "not JPEG" in alpha["shortcuts"]["jpeg_bands"]
     md = (out / "benchmark.md").read_text()
-    assert "Leave one dataset out" in md and "ROC-AUC" in md
+    assert "Leave one dataset out" in md and "ROC-AUC" in md and "metadata-only" in md and "False positives" in md
     assert "<img" in (out / "benchmark.html").read_text()
     assert np.isfinite(data["lodo"]["alpha"]["roc_auc"])
+
+
+def test_shortcut_checks_see_a_format_shortcut(tmp_path):
+    """AI as PNG, real as JPEG q90: metadata alone separates them (AUC 1); within the JPEG band
+    only one class exists, so no band AUC is claimed there."""
+    from realorai.evaluation.shortcuts import file_metadata, jpeg_band_auc, metadata_auc
+
+    paths, y = [], []
+    for i in range(10):
+        smooth_image(i, 64).save(tmp_path / f"ai{i}.png")
+        smooth_image(100 + i, 64, noise=10).save(tmp_path / f"real{i}.jpg", quality=90)
+        paths += [str(tmp_path / f"ai{i}.png"), str(tmp_path / f"real{i}.jpg")]
+        y += [1, 0]
+    meta = file_metadata(paths)
+    assert metadata_auc(meta, np.array(y)) == pytest.approx(1.0)
+    bands = jpeg_band_auc(meta, np.array(y), np.linspace(0, 1, len(y)))
+    assert bands["q 85-94"] == {"n": 10, "n_ai": 0, "n_real": 10, "roc_auc": None}
+    assert bands["not JPEG"]["n_ai"] == 10 and bands["not JPEG"]["roc_auc"] is None
 
 
 def test_benchmark_leaves_out_images_the_model_has_seen(detector_run):

@@ -11,6 +11,7 @@ import pandas as pd
 from realorai.data.manifest import DEFAULT_LABEL_MAP, label_for
 from realorai.detector.fit import DetectorConfig, fit_detector
 from realorai.evaluation.perturb import PERTURBATIONS
+from realorai.evaluation.shortcuts import file_metadata, jpeg_band_auc, metadata_auc
 from realorai.hashing import sha256_file
 from realorai.inference.detector import Detector
 from realorai.inference.inputs import expand_inputs
@@ -18,8 +19,9 @@ from realorai.metrics import binary_metrics, expected_calibration_error
 from realorai.models.checkpoint import seen_in
 
 
-def labelled_files(folder: str | Path) -> pd.DataFrame:
-    """path, y (1 = AI) and generator (from generators.csv when the dataset has one)."""
+def labelled_files(folder: str | Path, both_classes: bool = True) -> pd.DataFrame:
+    """path, y (1 = AI) and generator (from generators.csv when the dataset has one).
+    ``both_classes=False`` also takes a real-only (or AI-only) folder."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such dataset folder")
@@ -30,7 +32,7 @@ def labelled_files(folder: str | Path) -> pd.DataFrame:
         if label in ("ai", "real"):
             rows.append({"path": f, "y": int(label == "ai")})
     df = pd.DataFrame(rows, columns=["path", "y"])
-    if df.empty or df["y"].nunique() < 2:
+    if df.empty or (both_classes and df["y"].nunique() < 2):
         raise ValueError(f"{root}: a benchmark dataset needs images in both an ai/ and a real/ folder")
     df["generator"] = ""
     gens = root / "generators.csv"
@@ -92,6 +94,8 @@ def evaluate_dataset(
         pp = p[part.index.to_numpy()]
         gens[g] = {"n": int(len(part)), "recall": float(np.mean(pp[np.isfinite(pp)] >= det.threshold))}
     res["per_generator"] = gens
+    meta = file_metadata(df["path"].tolist())
+    res["shortcuts"] = {"metadata_auc": metadata_auc(meta, y), "jpeg_bands": jpeg_band_auc(meta, y, p)}
     if robustness:
         sub = sample(df, robustness_limit)
         idx, ys = sub.index.to_numpy(), sub["y"].to_numpy()
@@ -111,12 +115,20 @@ def evaluate_dataset(
 
 
 def leave_one_dataset_out(
-    datasets: list[str], out: Path, model: str, views: int, show_progress: bool, log=print, backend: str = "auto"
+    datasets: list[str],
+    out: Path,
+    model: str,
+    views: int,
+    show_progress: bool,
+    log=print,
+    backend: str = "auto",
+    extra_reals: tuple[str, ...] = (),
 ) -> dict:
-    """Train on all but one dataset (train+val splits of each), test on all of the one left out."""
+    """Train on all but one dataset (train+val splits of each, plus every real-only set in
+    ``extra_reals``), test on all of the one left out."""
     result = {}
     for left_out in datasets:
-        train_on = tuple(d for d in datasets if d != left_out)
+        train_on = tuple(d for d in datasets if d != left_out) + tuple(extra_reals)
         run = out / "lodo" / Path(left_out).name
         cfg = DetectorConfig(model=model, data=train_on, views=views, ratios="85/15/0")
         log(f"LODO: training on {[Path(d).name for d in train_on]}, testing on {Path(left_out).name}")
@@ -130,6 +142,39 @@ def leave_one_dataset_out(
             **{k: v for k, v in metrics_for(df["y"].to_numpy(), p, det.threshold).items() if k != "per_class"},
         }
     return result
+
+
+def real_only(det: Detector, df: pd.DataFrame, show_progress: bool) -> dict:
+    """A folder of real images only: how many the detector calls AI at its threshold."""
+    p = det.score(df["path"].tolist(), show_progress=show_progress).p_ai
+    ok = np.isfinite(p)
+    return {
+        "n": int(ok.sum()),
+        "called_ai": int((p[ok] >= det.threshold).sum()),
+        "fpr": float(np.mean(p[ok] >= det.threshold)) if ok.any() else float("nan"),
+        "unreadable": int((~ok).sum()),
+    }
+
+
+def false_positives(result: dict, threshold: float) -> dict:
+    """Over every real image not trained on (test splits of two-class sets, real-only sets): the
+    share called AI at the threshold, and the share of AI images caught."""
+    reals = ai = called = caught = 0
+    for d in result["datasets"].values():
+        y, p = np.array(d["scores"]["y"]), np.array([np.nan if v is None else v for v in d["scores"]["p_ai"]])
+        ok = np.isfinite(p)
+        reals += int(((y == 0) & ok).sum())
+        called += int(((y == 0) & ok & (p >= threshold)).sum())
+        ai += int(((y == 1) & ok).sum())
+        caught += int(((y == 1) & ok & (p >= threshold)).sum())
+    for d in result.get("reals", {}).values():
+        reals, called = reals + d["n"], called + d["called_ai"]
+    return {
+        "reals": reals,
+        "fpr": called / reals if reals else float("nan"),
+        "ai": ai,
+        "recall": caught / ai if ai else float("nan"),
+    }
 
 
 def benchmark(
@@ -153,7 +198,9 @@ def benchmark(
 
     t0 = time.perf_counter()
     out = Path(out)
-    frames = {Path(d).name: labelled_files(d) for d in datasets}  # fail early on a bad folder
+    frames = {Path(d).name: labelled_files(d, both_classes=False) for d in datasets}  # fail early on a bad folder
+    two_class = [d for d in datasets if frames[Path(d).name]["y"].nunique() == 2]
+    one_class = [d for d in datasets if d not in two_class]
     det = Detector.load(model, backend=backend)
     result = {
         "command": command,
@@ -167,6 +214,14 @@ def benchmark(
     }
     for name, df in frames.items():
         df, n_seen = drop_seen(df, det)
+        if frames[name]["y"].nunique() < 2:
+            if frames[name]["y"].iloc[0] == 0 and len(df):
+                log(f"benchmark: {name} (real only, {len(df)} images): share called AI")
+                result.setdefault("reals", {})[name] = {
+                    **real_only(det, df, show_progress),
+                    "seen_left_out": n_seen,
+                }
+            continue
         if df["y"].nunique() < 2:
             log(f"benchmark: {name} skipped: the model was trained or calibrated on all of it")
             continue
@@ -174,9 +229,10 @@ def benchmark(
         log(f"benchmark: {name} ({len(df)} images{note})")
         result["datasets"][name] = evaluate_dataset(det, df, robustness_limit, robustness, show_progress)
         result["datasets"][name]["seen_left_out"] = n_seen
+    result["false_positives"] = false_positives(result, det.threshold)
     if lodo:
         result["lodo"] = leave_one_dataset_out(
-            datasets, out, lodo_model or det.name, lodo_views, show_progress, log, backend
+            two_class, out, lodo_model or det.name, lodo_views, show_progress, log, backend, tuple(one_class)
         )
     result["seconds"] = round(time.perf_counter() - t0, 1)
     result["written"] = [str(p) for p in write_all(result, out)]

@@ -71,6 +71,7 @@ def tables(result: dict) -> list[tuple[str, str]]:
                 _table(["dataset", "generator", "images", "recall"], [[n, g, v["n"], v["recall"]] for n, g, v in gens]),
             )
         )
+    out += _shortcut_tables(result)
     rob = {n: d["robustness"] for n, d in ds.items() if "robustness" in d}
     if rob:
         names = list(next(iter(rob.values())))
@@ -114,6 +115,38 @@ def tables(result: dict) -> list[tuple[str, str]]:
                 ),
             )
         )
+    return out
+
+
+def _shortcut_tables(result: dict) -> list[tuple[str, str]]:
+    """Metadata-only AUC beside the detector's, its AUC per JPEG-quality band, and false positives."""
+    ds, out = result["datasets"], []
+    if any("shortcuts" in d for d in ds.values()):
+        bands = sorted({b for d in ds.values() for b in d.get("shortcuts", {}).get("jpeg_bands", {})})
+        rows = []
+        for n, d in ds.items():
+            sc = d.get("shortcuts", {})
+            cells = []
+            for b in bands:
+                v = sc.get("jpeg_bands", {}).get(b)
+                cells.append("" if v is None else f"{_fmt(v['roc_auc'])} ({v['n_ai']}/{v['n_real']})")
+            rows.append([n, d["as_is"]["roc_auc"], sc.get("metadata_auc"), *cells])
+        out.append(
+            (
+                "Shortcuts: the detector's ROC-AUC beside a metadata-only classifier's (cross-validated, no pixels), "
+                "and the detector's ROC-AUC within each JPEG-quality band (AI/real images in it)",
+                _table(["dataset", "detector ROC-AUC", "metadata-only ROC-AUC", *bands], rows),
+            )
+        )
+    reals = result.get("reals", {})
+    if reals:
+        rows = [[n, v["n"], v["called_ai"], v["fpr"]] for n, v in reals.items()]
+        out.append(("Real-only sets: real images called AI", _table(["dataset", "images", "called AI", "share"], rows)))
+    fp = result.get("false_positives")
+    if fp:
+        row = [[fp["reals"], fp["fpr"], fp["ai"], fp["recall"]]]
+        title = "False positives: every real image not trained on, at the model's threshold"
+        out.append((title, _table(["real images", "called AI", "AI images", "AI caught"], row)))
     return out
 
 
