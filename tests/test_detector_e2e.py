@@ -115,7 +115,7 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
     reals = make_dataset(tmp_path / "gamma", per_class=6, size=80)
     shutil.rmtree(reals / "ai")  # a real-only set: extra reals in every fold, false positives counted
     out = tmp_path / "bench"
-    args = ["benchmark", str(a), str(b), str(reals), "-o", str(out), "--lodo", "--lodo-model", MODEL]
+    args = ["benchmark", str(a), str(b), str(reals), "-o", str(out), "--lodo", "--logo", "--lodo-model", MODEL]
     result = runner.invoke(app, [*args, "--robustness-limit", "8", "-q"])
     assert result.exit_code == 0, result.output
     data = json.loads((out / "benchmark.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
@@ -135,6 +135,14 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
     assert data["reals"]["gamma"]["n"] == 6 and 0 <= data["reals"]["gamma"]["fpr"] <= 1
     assert data["false_positives"]["reals"] == 12 + 12 + 6 and data["false_positives"]["ai"] == 24
     assert "metadata_auc" in alpha["shortcuts"] and "not JPEG" in alpha["shortcuts"]["jpeg_bands"]
+    # LOGO inside alpha (two generators): each fold trains without its generator and its test reals.
+    assert set(data["logo"]) == {"alpha"} and set(data["logo"]["alpha"]) == {"g1", "g2"}
+    for g in ("g1", "g2"):
+        fold = data["logo"]["alpha"][g]
+        assert fold["test_ai"] == 6 and fold["test_real"] == 6
+        trained = pd.read_parquet(out / "logo" / "alpha" / g / "train-manifest.parquet")
+        listed = set(gens.loc[gens.generator == g, "file"].map(lambda f: str(a / f)))
+        assert not listed & set(trained["path"]) and len(trained) == 12
     md = (out / "benchmark.md").read_text()
     assert "Leave one dataset out" in md and "ROC-AUC" in md and "metadata-only" in md and "False positives" in md
     assert "<img" in (out / "benchmark.html").read_text()

@@ -115,3 +115,14 @@ def expected_calibration_error(y_true: np.ndarray, p_ai: np.ndarray, bins: int =
         if m.any():
             ece += m.mean() * abs(y[m].mean() - p[m].mean())
     return float(ece)
+
+
+def detection_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    """``binary_metrics`` of the readable scores (NaN: unreadable, counted apart), with balanced
+    accuracy and ECE: the benchmark's figures for one set of images."""
+    ok = np.isfinite(p)
+    m = binary_metrics(y[ok], p[ok], threshold)
+    m["balanced_accuracy"] = float(np.nanmean([m["accuracy_real"], m["accuracy_ai"]]))
+    m["ece"] = expected_calibration_error(y[ok], p[ok])
+    m["unreadable"] = int((~ok).sum())
+    return m

@@ -26,11 +26,19 @@ def benchmark_cmd(
     lodo: Annotated[
         bool, typer.Option("--lodo", help="Leave-one-dataset-out: train on the rest, test on each.")
     ] = False,
-    lodo_model: Annotated[str | None, typer.Option(help="Detector design trained by --lodo.")] = None,
+    lodo_model: Annotated[str | None, typer.Option(help="Detector design trained by --lodo and --logo.")] = None,
+    logo: Annotated[
+        bool,
+        typer.Option("--logo", help="Leave-one-generator-out inside each dataset with a generators.csv."),
+    ] = False,
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     quiet: Quiet = False,
 ) -> None:
-    """ROC-AUC, AP, balanced accuracy, accuracy on real and AI, ECE per dataset; robustness; LODO."""
+    """ROC-AUC, AP, balanced accuracy, accuracy on real and AI, ECE per dataset; shortcut checks;
+    robustness; false positives on real-only folders; LODO and LOGO.
+
+    A folder holding only real/ images is a real-only set: its false-positive rate is reported,
+    and with --lodo it joins every fold's training as extra real images."""
     from realorai.evaluation.benchmark import benchmark
     from realorai.evaluation.benchmark_tables import tables
 
@@ -47,6 +55,7 @@ def benchmark_cmd(
             show_progress=not quiet,
             log=out.print,
             backend=backend.value,
+            logo=logo,
         )
     except (FileNotFoundError, ValueError, KeyError) as e:
         fail(str(e).strip("'\""))

@@ -15,7 +15,7 @@ from realorai.evaluation.shortcuts import file_metadata, jpeg_band_auc, metadata
 from realorai.hashing import sha256_file
 from realorai.inference.detector import Detector
 from realorai.inference.inputs import expand_inputs
-from realorai.metrics import binary_metrics, expected_calibration_error
+from realorai.metrics import detection_metrics as metrics_for
 from realorai.models.checkpoint import seen_in
 
 
@@ -66,15 +66,6 @@ def sample(df: pd.DataFrame, limit: int | None, seed: int = 0) -> pd.DataFrame:
     frac = limit / len(df)
     parts = [g.sample(max(1, round(len(g) * frac)), random_state=seed) for _, g in df.groupby("y")]
     return pd.concat(parts).sort_index()
-
-
-def metrics_for(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
-    ok = np.isfinite(p)
-    m = binary_metrics(y[ok], p[ok], threshold)
-    m["balanced_accuracy"] = float(np.nanmean([m["accuracy_real"], m["accuracy_ai"]]))
-    m["ece"] = expected_calibration_error(y[ok], p[ok])
-    m["unreadable"] = int((~ok).sum())
-    return m
 
 
 def evaluate_dataset(
@@ -190,8 +181,10 @@ def benchmark(
     show_progress: bool = True,
     log=print,
     backend: str = "auto",
+    logo: bool = False,
 ) -> dict:
-    """Measure ``model`` (the shipped detector when None) on each dataset; optionally LODO."""
+    """Measure ``model`` (the shipped detector when None) on each dataset; optionally LODO and
+    LOGO (inside each dataset whose generators.csv names at least two generators)."""
     from datetime import UTC, datetime
 
     from realorai.evaluation.benchmark_tables import write_all
@@ -234,6 +227,15 @@ def benchmark(
         result["lodo"] = leave_one_dataset_out(
             two_class, out, lodo_model or det.name, lodo_views, show_progress, log, backend, tuple(one_class)
         )
+    if logo:
+        from realorai.evaluation.logo import leave_one_generator_out
+
+        for d in two_class:
+            if frames[Path(d).name]["generator"].nunique() > 2:  # "" plus at least two generators
+                design = lodo_model or det.name
+                result.setdefault("logo", {})[Path(d).name] = leave_one_generator_out(
+                    d, out, design, lodo_views, show_progress, log, backend
+                )
     result["seconds"] = round(time.perf_counter() - t0, 1)
     result["written"] = [str(p) for p in write_all(result, out)]
     return result

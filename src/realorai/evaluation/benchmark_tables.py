@@ -142,6 +142,15 @@ def _shortcut_tables(result: dict) -> list[tuple[str, str]]:
     if reals:
         rows = [[n, v["n"], v["called_ai"], v["fpr"]] for n, v in reals.items()]
         out.append(("Real-only sets: real images called AI", _table(["dataset", "images", "called AI", "share"], rows)))
+    logo = [(d, g, v) for d, gens in result.get("logo", {}).items() for g, v in gens.items()]
+    if logo:
+        rows = [
+            [d, g, v["train_images"], v["test_ai"], v["test_real"], v["roc_auc"], v["accuracy_ai"]] for d, g, v in logo
+        ]
+        head = ["dataset", "left-out generator", "train images", "test AI", "test real", "ROC-AUC", "recall"]
+        out.append(
+            ("Leave one generator out: trained without it, tested on it against held-back reals", _table(head, rows))
+        )
     fp = result.get("false_positives")
     if fp:
         row = [[fp["reals"], fp["fpr"], fp["ai"], fp["recall"]]]
