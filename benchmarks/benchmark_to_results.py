@@ -1,0 +1,49 @@
+"""Copy a finished `realorai benchmark` run's tables into docs/RESULTS.md, with its command.
+
+    python benchmarks/benchmark_to_results.py runs/benchmark-pool --section detector_pool \
+        --title "The shipped detector on the whole training pool"
+
+The figures are those of the run's benchmark.json (written by the command it records); this
+script only formats them, so RESULTS.md never holds a figure that no command produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from reproduce_report import machine, replace_section  # noqa: E402
+
+from realorai.evaluation.benchmark_tables import tables  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path, help="the benchmark's output folder (holds benchmark.json)")
+    ap.add_argument("--section", required=True)
+    ap.add_argument("--title", required=True)
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    args = ap.parse_args()
+    result = json.loads((args.run / "benchmark.json").read_text())
+    lines = [
+        f"### {args.title}",
+        "",
+        f"- Command: `{result['command']}` (run {result['when']}, {result['seconds'] / 60:.0f} min)",
+        f"- Machine: {machine()}",
+        f"- Model: `{result['model']}` on {result['backend']}, threshold {result['threshold']:.3f}; files it was "
+        "trained or calibrated on are left out of its rows ('left out (seen)')",
+        "",
+    ]
+    for title, table in tables(result):
+        lines += [f"#### {title}", "", table, ""]
+    replace_section(args.doc, args.section, "\n".join(lines).rstrip())
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
