@@ -124,6 +124,7 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
     assert alpha["as_is"]["n"] == 24 and set(alpha["per_generator"]) == {"g1", "g2"}
     assert set(alpha["robustness"]) >= {"as is", "JPEG q75", "downscale 0.5x", "blur sigma 1", "PNG re-save"}
     assert alpha["robustness"]["JPEG q75"]["n"] == 8
+    assert 0 <= alpha["robustness"]["blur sigma 1"]["accuracy_real"] <= 1  # blurred reals are reals too
     # LODO: the left-out dataset's files are never in the training manifests of its fold.
     assert set(data["lodo"]) == {"alpha", "beta"}  # a real-only set is never a fold
     for left_out, other in (("alpha", "beta"), ("beta", "alpha")):
@@ -145,6 +146,7 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
         assert not listed & set(trained["path"]) and len(trained) == 12
     md = (out / "benchmark.md").read_text()
     assert "Leave one dataset out" in md and "ROC-AUC" in md and "metadata-only" in md and "False positives" in md
+    assert "real images called AI after each change" in md
     assert "<img" in (out / "benchmark.html").read_text()
     assert np.isfinite(data["lodo"]["alpha"]["roc_auc"])
 

@@ -97,7 +97,8 @@ def evaluate_dataset(
             else:
                 pp = det.score(sub["path"].tolist(), show_progress=show_progress, transform=fn).p_ai
             m = metrics_for(ys, pp, det.threshold)
-            sweep[name] = {k: m[k] for k in ("n", "roc_auc", "average_precision", "balanced_accuracy", "ece")}
+            keys = ("n", "roc_auc", "average_precision", "balanced_accuracy", "ece", "accuracy_real", "accuracy_ai")
+            sweep[name] = {k: m[k] for k in keys}
         base = sweep["as is"]["roc_auc"]
         for v in sweep.values():
             v["auc_lost"] = base - v["roc_auc"]

@@ -79,6 +79,15 @@ def tables(result: dict) -> list[tuple[str, str]]:
         out.append(("Robustness: ROC-AUC with images changed in memory", _table(["dataset", "images", *names], rows)))
         rows = [[n] + [r[p]["auc_lost"] * 100 for p in names[1:]] for n, r in rob.items()]
         out.append(("Robustness: ROC-AUC points lost against 'as is'", _table(["dataset", *names[1:]], rows)))
+        # Reconstructions and many generators are softer than photos: a detector that calls every
+        # blurred or downscaled real image AI has learned softness, not generation.
+        rows = [
+            [n] + [1 - r[p]["accuracy_real"] for p in names] for n, r in rob.items() if "accuracy_real" in r[names[0]]
+        ]
+        if rows:
+            out.append(
+                ("Robustness: share of real images called AI after each change", _table(["dataset", *names], rows))
+            )
     if result.get("lodo"):
         rows = [
             [
