@@ -62,7 +62,7 @@ def load_features(data: Path, design: str, cap: int) -> dict:
         return z["feats"].item()
     from realorai.models import create_model
 
-    model = create_model(f"detector-lite0-{design}").eval()
+    model = create_model(f"detector-lite0-{design}", pretrained=True).eval()  # ImageNet weights, as trained
     feats = {}
     for name in (*POOL, "srbench142"):
         items = dataset_items(data, name, cap)

@@ -98,7 +98,7 @@ def main() -> None:
 
     from realorai.models import create_model
 
-    model = create_model("detector-lite0-early").eval()
+    model = create_model("detector-lite0-early", pretrained=True).eval()  # ImageNet weights, as trained
     sets = {name: dataset_items(args.data_root, name, args.max_per_class) for name in (*POOL, "srbench142")}
     feats = {}
     for name, items in sets.items():
