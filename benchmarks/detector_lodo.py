@@ -44,8 +44,14 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--pairs", type=Path, default=None)
     ap.add_argument("--only", nargs="*", default=None, help="left-out sets to run (default: all five)")
+    ap.add_argument(
+        "--consistent-margin", type=float, default=None, help="frozen designs: direction-consistent features only"
+    )
     args = ap.parse_args()
-    out = ROOT / "runs" / f"lodo-{args.model}{'-pairs' if args.pairs else ''}"
+    tag = ("-pairs" if args.pairs else "") + (
+        f"-consistent{args.consistent_margin:g}" if args.consistent_margin is not None else ""
+    )
+    out = ROOT / "runs" / f"lodo-{args.model}{tag}"
     result = {"command": "python benchmarks/detector_lodo.py " + " ".join(sys.argv[1:]), "folds": {}}
     for left in args.only or TWO_CLASS:
         t0 = time.perf_counter()
@@ -54,7 +60,13 @@ def main() -> None:
         data = tuple(str(args.data_root / d) for d in (*TWO_CLASS, *REAL_ONLY) if d != left)
         manifests = (str(pairs_without(args.pairs, left, run)),) if args.pairs else ()
         cfg = DetectorConfig(
-            model=args.model, data=data, manifests=manifests, ratios="85/15/0", epochs=args.epochs, lr=args.lr
+            model=args.model,
+            data=data,
+            manifests=manifests,
+            ratios="85/15/0",
+            epochs=args.epochs,
+            lr=args.lr,
+            consistent_margin=args.consistent_margin,
         )
         fit_detector(cfg, run, show_progress=False)
         det = Detector.load(run)

@@ -142,3 +142,21 @@ def test_heatmap_tiles_cover_the_image_once_and_crops_stay_inside(w, h, max_side
         # the crop sits on its tile: their centres are close on both axes
         assert abs((cl + cr) / 2 - (tl + tr) / 2) <= max(112, (tr - tl) / 2)
         assert abs((ct + cb) / 2 - (tt + tb) / 2) <= max(112, (tb - tt) / 2)
+
+
+def test_consistent_features_keep_only_directions_every_training_set_agrees_on():
+    from realorai.detector.head import consistent_mask, fit_head_arrays
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 50)
+    groups = np.repeat(["a", "b"], 50)
+    agree = y + rng.normal(0, 0.5, 100)  # higher for AI in both sets
+    flips = np.where(groups == "a", y, 1 - y) + rng.normal(0, 0.5, 100)  # AI in a, real in b
+    noise = rng.normal(0, 1, 100)
+    x = np.stack([agree, flips, noise], 1)
+    reals_only = (np.zeros((20, 3)), np.zeros(20, int), np.repeat("c", 20))  # a real-only set is no vote
+    xs, ys, gs = (np.concatenate(p) for p in zip((x, y, groups), reals_only, strict=True))
+    mask = consistent_mask(xs, ys, gs, margin=0.1)
+    assert mask.tolist() == [True, False, False]
+    head = fit_head_arrays(xs, ys, 1.0, 0, gs, mask)
+    assert head.w[0] > 0 and head.w[1] == 0 and head.w[2] == 0

@@ -24,7 +24,7 @@ from realorai.detector.augment import AugmentConfig
 from realorai.detector.crops import plan_of
 from realorai.detector.dataset import CropDataset
 from realorai.detector.features import crop_features
-from realorai.detector.head import Head, calibrate, fit_head_arrays, load_into, predict_logits
+from realorai.detector.head import Head, calibrate, consistent_mask, fit_head_arrays, load_into, predict_logits
 from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan
 from realorai.models import create_model, get_spec
 from realorai.models.checkpoint import BEST, save_checkpoint, seen_prefixes
@@ -45,6 +45,8 @@ class DetectorConfig:
     workers: int = 2
     min_val_per_class: int = 10  # fewer validation images of a class: threshold 0.5, with a warning (metrics.py)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # frozen designs (end to end: NEUTRAL_CHAIN)
+    # Frozen designs: keep only features whose direction agrees in every training set (head.consistent_mask).
+    consistent_margin: float | None = None
     # End-to-end designs (no frozen backbone) only:
     epochs: int = 8
     lr: float = 2e-3
@@ -145,7 +147,11 @@ def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
     groups = np.tile(train["dataset"].to_numpy(), 1 + cfg.views)
     f_val, _, val_skipped = _features(model, val["path"].tolist(), plan, cfg, "features val", show_progress)
     skipped.update(val_skipped)
-    head, scores = _choose_head(cfg, x, y, groups, f_val, val["y"].to_numpy(), log)
+    mask = None
+    if cfg.consistent_margin is not None:
+        mask = consistent_mask(x, y, groups, cfg.consistent_margin)
+        log(f"consistent features: {int(mask.sum())} of {len(mask)} agree in direction in every training set")
+    head, scores = _choose_head(cfg, x, y, groups, f_val, val["y"].to_numpy(), log, mask)
     meta, val_metrics = _calibrate(cfg, model, head, f_val, val["y"].to_numpy(), log)
     meta["c_grid_val_auc"] = {str(k): v for k, v in scores.items()}
 
@@ -157,12 +163,12 @@ def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
     return meta, val_metrics, skipped, scorer
 
 
-def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log) -> tuple[Head, dict]:
+def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log, mask=None) -> tuple[Head, dict]:
     """The regularisation strength is the one free choice; it is made on validation ROC-AUC."""
     scores: dict[float, float] = {}
     best = None
     for C in cfg.c_grid:
-        head = fit_head_arrays(x, y, C, cfg.seed, groups)
+        head = fit_head_arrays(x, y, C, cfg.seed, groups, mask)
         auc = roc_auc_or_nan(y_val, predict_logits(head, f_val)) if len(y_val) else float("nan")
         scores[C] = auc
         log(f"C={C:g}: validation ROC-AUC {auc:.4f}")

@@ -36,11 +36,43 @@ def balanced_weights(y: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
+def rank_auc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each column of ``x`` alone for labels ``y`` (ties share their mean rank)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(x, axis=0)
+    pos = np.asarray(y) == 1
+    n1, n0 = int(pos.sum()), int((~pos).sum())
+    return (ranks[pos].sum(0) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def consistent_mask(x: np.ndarray, y: np.ndarray, groups: np.ndarray, margin: float) -> np.ndarray:
+    """Features whose direction agrees in every training set: in each group holding both
+    classes, the feature's own ROC-AUC is above 0.5 + ``margin`` in all, or below 0.5 - margin in
+    all. A feature that means "AI" in one dataset and "real" in another is a dataset's shortcut,
+    not a generation trace (the probe in docs/DETECTOR.md). All features when none qualifies."""
+    ok = ~np.isnan(x).any(1)
+    x, y, groups = x[ok], np.asarray(y)[ok], np.asarray(groups)[ok]
+    lifts = [rank_auc(x[groups == g], y[groups == g]) - 0.5 for g in np.unique(groups)
+             if len(np.unique(y[groups == g])) == 2]  # fmt: skip
+    if not lifts:
+        return np.ones(x.shape[1], dtype=bool)
+    lifts = np.stack(lifts)
+    mask = np.all(lifts > margin, 0) | np.all(lifts < -margin, 0)
+    return mask if mask.any() else np.ones(x.shape[1], dtype=bool)
+
+
 def fit_head_arrays(
-    x: np.ndarray, y: np.ndarray, C: float = 0.05, seed: int = 0, groups: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    C: float = 0.05,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> Head:
     """Logistic regression of ``y`` (1 = AI) on standardised ``x``, (dataset, class)-balanced
-    when ``groups`` (e.g. the dataset of each row) is given; rows with NaN are dropped."""
+    when ``groups`` (e.g. the dataset of each row) is given; rows with NaN are dropped. With
+    ``mask``, only those features get weights (the others' are 0)."""
     ok = ~np.isnan(x).any(1)
     x, y = x[ok].astype(np.float64), np.asarray(y)[ok]
     groups = None if groups is None else np.asarray(groups)[ok]
@@ -48,9 +80,12 @@ def fit_head_arrays(
         raise ValueError("the head needs training images of both classes")
     mu = x.mean(0)
     sigma = x.std(0) + 1e-6
+    mask = np.ones(x.shape[1], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     lr = LogisticRegression(C=C, max_iter=3000, random_state=seed)
-    lr.fit((x - mu) / sigma, y, sample_weight=balanced_weights(y, groups))
-    return Head(mu, sigma, lr.coef_[0].copy(), float(lr.intercept_[0]), C)
+    lr.fit(((x - mu) / sigma)[:, mask], y, sample_weight=balanced_weights(y, groups))
+    w = np.zeros(x.shape[1])
+    w[mask] = lr.coef_[0]
+    return Head(mu, sigma, w, float(lr.intercept_[0]), C)
 
 
 def predict_logits(head: Head, x: np.ndarray) -> np.ndarray:
