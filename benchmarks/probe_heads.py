@@ -31,28 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from probe_spectral import POOL, dataset_items  # noqa: E402
+from probe_spectral import POOL, dataset_items, early_features, image_crops_of  # noqa: E402
 
 
 def image_features(paths: list[str], model) -> np.ndarray:
-    import torch
+    from realorai.detector.crops import plan_of
 
-    from realorai.detector.crops import image_crops, plan_of
-    from realorai.imaging import ImageLoadError, decoded
-    from realorai.models import normalize
-
-    plan, out = plan_of(model), []
-    for i, p in enumerate(paths):
-        try:
-            with decoded(p) as img:
-                crops, _, _ = image_crops(img, plan)
-        except ImageLoadError:
-            crops = np.zeros((1, 3, plan.size, plan.size), np.uint8)
-        with torch.no_grad():
-            out.append(model.features(normalize(torch.from_numpy(crops), model.data_config)).mean(0).numpy())
-        if i % 500 == 0:
-            print(f"  {i}/{len(paths)}", file=sys.stderr, flush=True)
-    return np.stack(out)
+    return np.stack([early_features(model, crops) for crops in image_crops_of(paths, plan_of(model))])
 
 
 def load_features(data: Path, design: str, cap: int) -> dict:

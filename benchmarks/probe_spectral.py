@@ -60,16 +60,11 @@ def dataset_items(data: Path, name: str, cap: int) -> list[tuple[str, int]]:
     return out
 
 
-def features(paths: list[str], early_model) -> tuple[np.ndarray, np.ndarray]:
-    from realorai.detector.crops import image_crops, plan_of
-    from realorai.detector.score import crop_logits  # noqa: F401  (the same crops the detector scores)
+def image_crops_of(paths: list[str], plan):
+    """Each image's crops of the crop plan, in order (a black crop for an unreadable file), with
+    a progress line now and then."""
+    from realorai.detector.crops import image_crops
     from realorai.imaging import ImageLoadError, decoded
-
-    plan = plan_of(early_model)
-    spec, early = [], []
-    import torch
-
-    from realorai.models import normalize
 
     for i, p in enumerate(paths):
         try:
@@ -77,12 +72,28 @@ def features(paths: list[str], early_model) -> tuple[np.ndarray, np.ndarray]:
                 crops, _, _ = image_crops(img, plan)
         except ImageLoadError:
             crops = np.zeros((1, 3, plan.size, plan.size), np.uint8)
-        spec.append(residual_spectrum(crops).mean(0))
-        with torch.no_grad():
-            x = normalize(torch.from_numpy(crops), early_model.data_config)
-            early.append(early_model.features(x).mean(0).numpy())
         if i % 200 == 0:
             print(f"  {i}/{len(paths)}", file=sys.stderr, flush=True)
+        yield crops
+
+
+def early_features(model, crops: np.ndarray) -> np.ndarray:
+    """The frozen design's features of one image: its crops' features, averaged."""
+    import torch
+
+    from realorai.models import normalize
+
+    with torch.no_grad():
+        return model.features(normalize(torch.from_numpy(crops), model.data_config)).mean(0).numpy()
+
+
+def features(paths: list[str], early_model) -> tuple[np.ndarray, np.ndarray]:
+    from realorai.detector.crops import plan_of
+
+    spec, early = [], []
+    for crops in image_crops_of(paths, plan_of(early_model)):
+        spec.append(residual_spectrum(crops).mean(0))
+        early.append(early_features(early_model, crops))
     return np.stack(spec), np.stack(early)
 
 

@@ -62,14 +62,25 @@ def smooth_image(seed: int, size: int = 64, noise: float = 0.0) -> Image.Image:
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width: int, height: int, depth: int, idat: bytes) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 0, 0, 0, 0)  # grey, no interlace
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
 def png_header_bomb(width: int, height: int) -> bytes:
     """A valid PNG header that claims ``width`` x ``height`` pixels, with almost no data."""
+    return _png(width, height, 8, zlib.compress(b"\0" * 16))
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+def png16(width: int, height: int) -> bytes:
+    """A whole 16-bit grey PNG of zeros: a few KB on disk, 2 bytes a pixel decoded (built row by row)."""
+    z = zlib.compressobj(9)
+    row = b"\0" * (1 + 2 * width)
+    return _png(width, height, 16, b"".join(z.compress(row) for _ in range(height)) + z.flush())
 
 
 def make_dataset(root: Path, per_class: int = 12, size: int = 64) -> Path:

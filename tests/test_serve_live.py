@@ -10,26 +10,11 @@ import socket
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import smooth_image
-
-
-def png16(width: int, height: int) -> bytes:
-    """A 16-bit grey PNG of zeros: a few KB on disk, 2 bytes a pixel decoded (built row by row)."""
-    import struct
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    z = zlib.compressobj(9)
-    row = b"\0" * (1 + 2 * width)
-    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+from conftest import png16, smooth_image
 
 
 def photo() -> bytes:

@@ -91,6 +91,20 @@ def label_for(path: Path, root: Path, label_map: dict[str, str]) -> str | None:
     return None
 
 
+def header_fields(img) -> dict:
+    """What an opened image's header says about how it is stored (no pixels decoded): the
+    manifest's columns, and what the shortcut audit's metadata classifier reads."""
+    return {
+        "width": img.width,
+        "height": img.height,
+        "format": img.format or "",
+        "mode": img.mode,
+        "color_space": color_space(img),
+        "exif": bool(img.getexif()),
+        "jpeg_quality": jpeg_quality(img),
+    }
+
+
 def probe(path: Path, max_pixels: int | None = None) -> dict:
     """Everything the manifest records about one file. Never raises for a bad file."""
     row: dict = {"path": str(path), "status": "ok", "reason": ""}
@@ -107,15 +121,7 @@ def probe(path: Path, max_pixels: int | None = None) -> dict:
         return row
     try:
         with open_image(path, max_pixels) as img:
-            row.update(
-                width=img.width,
-                height=img.height,
-                format=img.format or "",
-                mode=img.mode,
-                color_space=color_space(img),
-                exif=bool(img.getexif()),
-                jpeg_quality=jpeg_quality(img),
-            )
+            row.update(header_fields(img))
             metadata = inspect_metadata(img)
             # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
             rgb = decode(img, path, draft=256)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from realorai.detector.crops import Box, CropPlan, fit_small, plan_of, to_uint8
+from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
 from realorai.detector.score import crop_logits, sigmoid
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
@@ -71,18 +71,10 @@ def heat_inputs(plan: CropPlan, img: Image.Image, max_side: int = 6) -> HeatInpu
     return HeatInputs(img.size, tiles, crops, display)
 
 
-def tile_scores(model, inputs: HeatInputs, batch_size: int = 16) -> np.ndarray:
-    """P(AI) of each tile's native crop."""
+def tile_scores(model, inputs: HeatInputs) -> np.ndarray:
+    """P(AI) of each tile's native crop (``crop_logits`` runs them a few crops at a time)."""
     model.eval()
-    crops = inputs.crops
-    logits = [crop_logits(model, crops[i : i + batch_size]) for i in range(0, len(crops), batch_size)]
-    return sigmoid(np.concatenate(logits))
-
-
-def region_scores(model, img: Image.Image, max_side: int = 6, batch_size: int = 16) -> tuple[list[Box], np.ndarray]:
-    """(tiles covering the image, in its own coordinates; P(AI) of each tile's native crop)."""
-    inputs = heat_inputs(plan_of(model), img, max_side)
-    return inputs.tiles, tile_scores(model, inputs, batch_size)
+    return sigmoid(crop_logits(model, inputs.crops))
 
 
 def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:

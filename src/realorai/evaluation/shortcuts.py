@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from realorai.imaging import ImageLoadError, color_space, open_image
-from realorai.jpeg import jpeg_quality
+from realorai.data.manifest import header_fields
+from realorai.imaging import ImageLoadError, open_image
 
 # JPEG-quality bands (IJG estimate); "not JPEG" for every other format.
 BANDS = ((0, 70, "q < 70"), (70, 85, "q 70-84"), (85, 95, "q 85-94"), (95, 101, "q >= 95"))
@@ -28,26 +28,16 @@ def file_metadata(paths: list[str]) -> pd.DataFrame:
 
     rows = []
     for p in paths:
-        row = {"width": np.nan, "height": np.nan, "format": "", "mode": "", "color_space": "", "exif": False}
+        row = {"width": np.nan, "height": np.nan, "format": "", "mode": "", "color_space": "", "exif": False,
+               "jpeg_quality": np.nan}  # fmt: skip
         try:
             with open_image(p) as img:
-                row.update(
-                    width=img.width,
-                    height=img.height,
-                    format=img.format or "",
-                    mode=img.mode,
-                    color_space=color_space(img),
-                    exif=bool(img.getexif()),
-                    jpeg_quality=jpeg_quality(img),
-                )
+                row.update(header_fields(img))
         except ImageLoadError:
             pass
         row["bytes"] = os.path.getsize(p) if os.path.exists(p) else 0
         rows.append(row)
-    df = pd.DataFrame(rows)
-    if "jpeg_quality" not in df:
-        df["jpeg_quality"] = np.nan
-    return df
+    return pd.DataFrame(rows)
 
 
 def metadata_auc(meta: pd.DataFrame, y: np.ndarray, seed: int = 0) -> float:

@@ -31,7 +31,7 @@ from realorai import __version__, limits
 from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
-from realorai.serve.admission import Buffers, Gate
+from realorai.serve.admission import Budget
 from realorai.serve.deps import error_response
 from realorai.serve.guard import cross_site, host_allowed
 from realorai.serve.routes import router
@@ -67,9 +67,9 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         title="realorai", version=__version__, lifespan=lifespan, summary="Is this image AI-generated?", docs_url=None
     )
     app.state.settings, app.state.detector = settings, None
-    app.state.gate = Gate(settings.queue_size)
-    app.state.readers = Gate(settings.max_readers)
-    app.state.buffers = Buffers(int(settings.max_buffered_mb * 1e6))
+    app.state.gate = Budget(settings.queue_size)
+    app.state.readers = Budget(settings.max_readers)
+    app.state.buffers = Budget(int(settings.max_buffered_mb * 1e6))
     app.state.limiter = anyio.CapacityLimiter(settings.workers)
     _add_error_handlers(app)
 

@@ -68,7 +68,7 @@ async def detect(
     state = request.app.state
     # The body is read first, under a deadline and a minimum rate, with its own slots: a client
     # that trickles its body holds a reader slot for seconds at most, never an inference slot.
-    if not state.readers.enter():
+    if not state.readers.take():
         return _busy(settings, f"{settings.max_readers} uploads in progress")
     held = Held(state.buffers)
     try:
@@ -77,14 +77,14 @@ async def detect(
         except UploadError as e:
             return error_response(e.status, e.message, e.file)
         finally:
-            state.readers.leave()
-        if not state.gate.enter():
+            state.readers.give()
+        if not state.gate.take():
             return _busy(settings, f"{settings.queue_size} requests in progress")
         try:
             work = partial(score_uploads, det, uploads, state.trust, evidence=evidence, heatmaps=heatmap)
             rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
         finally:
-            state.gate.leave()
+            state.gate.give()
     finally:
         held.release_all()  # the uploads' bytes count against the buffer budget until answered
     body = {"model": det.name, "threshold": det.threshold, "results": rows}
