@@ -1,7 +1,7 @@
 """Experiment: leave-one-dataset-out ROC-AUC of a detector design over the two-class training
 sets, with the real-only sets as extra reals in every fold (and aligned pairs, optionally).
 
-    python benchmarks/detector_lodo.py --model detector-patch-npr [--epochs 6] [--pairs DIR]
+    python benchmarks/detector_lodo.py --model detector-patch-npr [--epochs 6] [--pairs DIR...] [--pairs-only]
 
 Each fold trains on the other sets (85/15 train/validation splits) and scores every image of
 the set left out; reconstructions of the left-out set's real images are never trained on.
@@ -23,12 +23,15 @@ TWO_CLASS = ("art500", "cifake2k", "game450", "museum111", "stylegan200")
 REAL_ONLY = ("srbench142",)
 
 
-def pairs_without(pairs: Path, left_out: str, out: Path) -> Path:
-    """A manifest of the aligned pairs minus those made from the left-out set's images."""
+def pairs_without(pairs: list[Path], left_out: str, out: Path) -> Path:
+    """One manifest of the aligned pairs (of every folder) minus those made from the left-out set's images."""
+    import pandas as pd
+
     from realorai.data.manifest import save_manifest
     from realorai.detector.pairs import pairs_excluding
 
-    return save_manifest(pairs_excluding(pairs, left_out), out / "pairs-manifest.parquet")
+    df = pd.concat([pairs_excluding(p, left_out) for p in pairs], ignore_index=True)
+    return save_manifest(df, out / "pairs-manifest.parquet")
 
 
 def main() -> None:
@@ -42,14 +45,20 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
-    ap.add_argument("--pairs", type=Path, default=None)
+    ap.add_argument("--pairs", type=Path, nargs="+", default=None, help="folders of `realorai data reconstruct`")
+    ap.add_argument("--pairs-only", action="store_true", help="train on the pairs alone (no set's own AI images)")
     ap.add_argument("--only", nargs="*", default=None, help="left-out sets to run (default: all five)")
     ap.add_argument(
         "--consistent-margin", type=float, default=None, help="frozen designs: direction-consistent features only"
     )
     args = ap.parse_args()
-    tag = ("-pairs" if args.pairs else "") + (
-        f"-consistent{args.consistent_margin:g}" if args.consistent_margin is not None else ""
+    if args.pairs_only and not args.pairs:
+        ap.error("--pairs-only needs --pairs")
+    n_pairs = "" if not args.pairs or len(args.pairs) == 1 else str(len(args.pairs))
+    tag = (
+        (f"-pairs{n_pairs}" if args.pairs else "")
+        + ("-only" if args.pairs_only else "")
+        + (f"-consistent{args.consistent_margin:g}" if args.consistent_margin is not None else "")
     )
     out = ROOT / "runs" / f"lodo-{args.model}{tag}"
     result = {"command": "python benchmarks/detector_lodo.py " + " ".join(sys.argv[1:]), "folds": {}}
@@ -57,7 +66,8 @@ def main() -> None:
         t0 = time.perf_counter()
         run = out / left
         run.mkdir(parents=True, exist_ok=True)
-        data = tuple(str(args.data_root / d) for d in (*TWO_CLASS, *REAL_ONLY) if d != left)
+        sets = () if args.pairs_only else (*TWO_CLASS, *REAL_ONLY)
+        data = tuple(str(args.data_root / d) for d in sets if d != left)
         manifests = (str(pairs_without(args.pairs, left, run)),) if args.pairs else ()
         cfg = DetectorConfig(
             model=args.model,

@@ -58,6 +58,15 @@ def sync_buffers(module: nn.Module) -> None:
             dist.broadcast(b, 0)
 
 
+def barrier() -> None:
+    """Wait for every rank (no-op in one process)."""
+    if world_size() > 1:
+        import torch.distributed as dist
+
+        setup()
+        dist.barrier()
+
+
 def agree(flag: bool) -> bool:
     """Rank 0's decision, on every rank (to stop early together, never to hang)."""
     if world_size() <= 1:

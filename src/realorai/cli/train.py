@@ -69,16 +69,9 @@ def train_cmd(
 
     try:
         if get_spec(model).kind == "detector":
-            from realorai.distributed import world_size
-
-            if world_size() > 1:
-                fail(
-                    f"{model}: detectors train in one process (frozen designs fit a convex head; distributed "
-                    "training of the end-to-end ones is not implemented yet); run it without torchrun"
-                )
             overrides = {"views": views, "seed": seed, "batch_size": batch_size, "epochs": epochs, "lr": lr,
                          "device": device, "precision": precision}  # fmt: skip
-            _train_detector(model, output, manifest or [], data or [], overrides, quiet)
+            _train_detector(model, output, manifest or [], data or [], overrides, quiet, resume)
             return
         if not manifest or len(manifest) != 1 or data:
             fail(f"{model} trains on one --manifest with a split column (--data is for detector models)")
@@ -114,7 +107,7 @@ def train_cmd(
     )
 
 
-def _train_detector(model, output, manifests, data, overrides: dict, quiet: bool) -> None:
+def _train_detector(model, output, manifests, data, overrides: dict, quiet: bool, resume: bool) -> None:
     from realorai.detector.fit import DetectorConfig, fit_detector
 
     cfg = DetectorConfig(
@@ -123,7 +116,9 @@ def _train_detector(model, output, manifests, data, overrides: dict, quiet: bool
         manifests=tuple(str(m) for m in manifests),
         **{k: v for k, v in overrides.items() if v is not None},
     )
-    s = fit_detector(cfg, output, show_progress=not quiet, log=out.print)
+    s = fit_detector(cfg, output, show_progress=not quiet, log=out.print, resume=resume)
+    if s.get("rank"):  # under torchrun, rank 0 reports
+        return
     val = s["val"]
     head = f"C={s['C']:g}, " if s.get("C") is not None else ""
     out.print(

@@ -9,6 +9,7 @@ float16 memory-mapped files in the run folder, so RAM does not grow with the dat
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from realorai import distributed
 from realorai.atomic import folder_lock, write_json
 from realorai.data.manifest import load_manifest, save_manifest, scan
 from realorai.data.split import labels_of, parse_ratios, split, usable_split
@@ -58,14 +60,20 @@ class DetectorConfig:
         return asdict(self)
 
 
-def dataset_parts(cfg: DetectorConfig, out: Path, show_progress: bool, log=print) -> pd.DataFrame:
-    """Usable rows of every dataset with columns path, label, y, dataset, split."""
+def dataset_parts(cfg: DetectorConfig, out: Path, show_progress: bool, log=print, reuse: bool = False) -> pd.DataFrame:
+    """Usable rows of every dataset with columns path, label, y, dataset, split. Each folder is
+    scanned and split once, into ``out/manifests``; ``reuse`` reads those (a resumed run, or the
+    other ranks under torchrun) so that every process trains on the same split."""
     frames = []
     for folder in cfg.data:
         name = Path(folder).name
-        log(f"scanning {folder}")
-        df = split(scan(folder, show_progress=show_progress), seed=cfg.seed, ratios=parse_ratios(cfg.ratios))
-        save_manifest(df, out / "manifests" / f"{name}.parquet")
+        saved = out / "manifests" / f"{name}.parquet"
+        if reuse and saved.is_file():
+            df = load_manifest(saved)
+        else:
+            log(f"scanning {folder}")
+            df = split(scan(folder, show_progress=show_progress), seed=cfg.seed, ratios=parse_ratios(cfg.ratios))
+            save_manifest(df, saved)
         frames.append(usable_split(df, "all").assign(dataset=name))
     for m in cfg.manifests:
         frames.append(usable_split(load_manifest(m), "all", m).assign(dataset=Path(m).stem))
@@ -86,22 +94,59 @@ def fingerprint(sha256s: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(sha256s)).encode()).hexdigest()
 
 
-def fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool = True, log=print) -> dict:
-    """Train a detector into ``out_dir`` (locked against a second process for the duration)."""
-    with folder_lock(out_dir):
-        return _fit_detector(cfg, out_dir, show_progress, log)
+def fit_detector(
+    cfg: DetectorConfig, out_dir: str | Path, show_progress: bool = True, log=print, resume: bool = False
+) -> dict:
+    """Train a detector into ``out_dir`` (locked against a second process for the duration).
 
-
-def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool, log) -> dict:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", cfg.to_dict())
+    End-to-end designs also train under ``torchrun`` (rank 0 alone writes ``out_dir`` and gets
+    the summary; the other ranks get ``{"rank": r}``) and continue an interrupted run with
+    ``resume``. Frozen designs fit in one process, in minutes, and start again instead."""
     spec = get_spec(cfg.model)
     if spec.kind != "detector":
         raise ValueError(f"{cfg.model} is not a detector model (see `realorai models`)")
+    if spec.frozen_backbone and distributed.world_size() > 1:
+        raise ValueError(f"{cfg.model}: frozen designs fit a convex head in one process; run it without torchrun")
+    if spec.frozen_backbone and resume:
+        raise ValueError(f"{cfg.model}: frozen designs have no epochs to resume; train again into a new folder")
+    rank, _ = distributed.setup()
+    if rank != 0:
+        return _fit_detector(cfg, Path(out_dir), False, lambda m: None, resume, rank)
+    with folder_lock(out_dir):
+        return _fit_detector(cfg, Path(out_dir), show_progress, log, resume, rank)
+
+
+def check_resume(out: Path, cfg: DetectorConfig) -> None:
+    """Refuse to resume with other training settings: the run would mix two experiments."""
+    from realorai.detector.e2e import RESUMABLE_CHANGES
+
+    try:
+        old = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{out}: cannot resume, config.json unreadable ({e})") from e
+    new = json.loads(json.dumps(cfg.to_dict()))  # tuples as lists, as they were saved
+    changed = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
+    if changed:
+        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
+        raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")
+
+
+def _fit_detector(cfg: DetectorConfig, out: Path, show_progress: bool, log, resume: bool, rank: int) -> dict:
+    from realorai.detector.e2e import STATE
+
+    resume = resume and (out / STATE).is_file()
+    if resume:
+        check_resume(out, cfg)  # before anything in the run folder is rewritten
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", cfg.to_dict())
+        df = dataset_parts(cfg, out, show_progress, log, reuse=resume)
+    distributed.barrier()  # the other ranks read the split rank 0 wrote
+    if rank != 0:
+        df = dataset_parts(cfg, out, False, log, reuse=True)
+    spec = get_spec(cfg.model)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    df = dataset_parts(cfg, out, show_progress, log)
     train, val, test = (df[df["split"] == s].reset_index(drop=True) for s in ("train", "val", "test"))
     if train["y"].nunique() < 2:
         raise ValueError("the train split needs images of both classes")
@@ -111,7 +156,9 @@ def _fit_detector(cfg: DetectorConfig, out_dir: str | Path, show_progress: bool,
     else:
         from realorai.detector.e2e import fit_end_to_end, test_scores
 
-        meta, val_metrics = fit_end_to_end(model, cfg, train, val, show_progress, log)
+        meta, val_metrics = fit_end_to_end(model, cfg, train, val, show_progress, log, out, resume)
+        if rank != 0:
+            return {"rank": rank}
         skipped, scorer = {}, lambda part: test_scores(model, cfg, part, show_progress)
     meta.update(
         train_datasets=sorted(train["dataset"].unique()),
