@@ -35,6 +35,7 @@ def pairs_without(pairs: list[Path], left_out: str, out: Path) -> Path:
 
 
 def main() -> None:
+    from realorai.detector.augment import AugmentConfig
     from realorai.detector.fit import DetectorConfig, fit_detector
     from realorai.evaluation.benchmark import labelled_files
     from realorai.inference.detector import Detector
@@ -51,6 +52,10 @@ def main() -> None:
     ap.add_argument(
         "--consistent-margin", type=float, default=None, help="frozen designs: direction-consistent features only"
     )
+    ap.add_argument(
+        "--light-chain", action="store_true", help="end-to-end designs: crop and flip only (no JPEG, blur, rescale)"
+    )
+    ap.add_argument("--tag", default="", help="suffix of the run folder (to keep runs with other options apart)")
     args = ap.parse_args()
     if args.pairs_only and not args.pairs:
         ap.error("--pairs-only needs --pairs")
@@ -60,7 +65,7 @@ def main() -> None:
         + ("-only" if args.pairs_only else "")
         + (f"-consistent{args.consistent_margin:g}" if args.consistent_margin is not None else "")
     )
-    out = ROOT / "runs" / f"lodo-{args.model}{tag}"
+    out = ROOT / "runs" / f"lodo-{args.model}{tag}{args.tag}"
     result = {"command": "python benchmarks/detector_lodo.py " + " ".join(sys.argv[1:]), "folds": {}}
     for left in args.only or TWO_CLASS:
         t0 = time.perf_counter()
@@ -77,6 +82,7 @@ def main() -> None:
             epochs=args.epochs,
             lr=args.lr,
             consistent_margin=args.consistent_margin,
+            e2e_augment=AugmentConfig(p_downscale=0.0, p_blur=0.0, p_jpeg=0.0) if args.light_chain else None,
         )
         fit_detector(cfg, run, show_progress=False)
         det = Detector.load(run)

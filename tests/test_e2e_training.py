@@ -109,3 +109,17 @@ def test_torchrun_trains_an_end_to_end_detector_on_shares_of_each_epoch(tmp_path
 
     rows = Detector.load(out, "cpu", "torch").rows([str(next((data[0] / "ai").iterdir()))])
     assert 0 <= rows[0]["p_ai"] <= 1
+
+
+def test_the_end_to_end_chain_is_the_configured_one(tmp_path, monkeypatch):
+    from realorai.detector.augment import NEUTRAL_CHAIN, AugmentConfig
+
+    chains = []
+    real = e2e.CropDataset
+    monkeypatch.setattr(e2e, "CropDataset", lambda paths, plan, aug=None, *a, **k: chains.append(aug) or real(
+        paths, plan, aug, *a, **k))  # fmt: skip
+    light = AugmentConfig(p_downscale=0.0, p_blur=0.0, p_jpeg=0.0)
+    fit_detector(_cfg(tmp_path, epochs=1, e2e_augment=light), tmp_path / "light", **QUIET)
+    fit_detector(_cfg(tmp_path, epochs=1), tmp_path / "neutral", **QUIET)
+    trained = [c for c in chains if c is not None]  # validation and test crops are never augmented
+    assert trained == [light, NEUTRAL_CHAIN]

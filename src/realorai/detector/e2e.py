@@ -72,7 +72,8 @@ def train_epoch(model, train: pd.DataFrame, cfg, epoch: int, device, optimizer, 
     net = net or RawLogit(model)
     world = distributed.world_size()
     plan = CropPlan(size=cfg.train_crop, grid=1)
-    ds = CropDataset(train["path"].tolist(), plan, NEUTRAL_CHAIN, 1, cfg.seed * 1000 + epoch, keys=_keys(train))
+    chain = cfg.e2e_augment or NEUTRAL_CHAIN
+    ds = CropDataset(train["path"].tolist(), plan, chain, 1, cfg.seed * 1000 + epoch, keys=_keys(train))
     weights = balanced_weights(train["y"].to_numpy(), train["dataset"].to_numpy())
     rank = distributed.setup()[0]
     share = epoch_indices(weights, epoch, cfg.seed, rank, world)

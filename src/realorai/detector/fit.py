@@ -53,6 +53,7 @@ class DetectorConfig:
     epochs: int = 8
     lr: float = 2e-3
     train_crop: int = 128  # the random crop trained on (the network is fully convolutional)
+    e2e_augment: AugmentConfig | None = None  # None: augment.NEUTRAL_CHAIN
     device: str = "auto"
     precision: str = "fp32"  # fp32 | bf16
 
