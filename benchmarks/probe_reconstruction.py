@@ -32,6 +32,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from probe_heads import auc  # noqa: E402
+
 POOL = ("art500", "cifake2k", "game450", "museum111", "stylegan200", "srbench142")
 
 
@@ -110,15 +114,9 @@ def _save(rows: list[dict], cache: Path) -> None:
     write_with(cache, lambda p: pd.DataFrame(rows).to_parquet(p, index=False))
 
 
-def auc(y, s) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
-
-
 def report(df: pd.DataFrame) -> dict:
     """ROC-AUC per two-class set of each score, with its direction fixed: less change = AI."""
-    ok = df[df.get("error", pd.Series(index=df.index, dtype=object)).isna()] if "error" in df else df
+    ok = df[df["error"].isna()] if "error" in df else df
     scores = [c for c in ok.columns if c.startswith(("d1_", "d2_", "ratio_"))] + ["detail"]
     out = {"images": {n: int((ok["dataset"] == n).sum()) for n in POOL}, "auc": {}}
     for s in scores:

@@ -71,6 +71,21 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def check_resume_settings(out: str | os.PathLike[str], settings: dict, may_change: tuple[str, ...] = ()) -> None:
+    """Refuse to resume the run in ``out`` with other settings than its config.json records
+    (besides ``may_change``): they would be ignored by the restored state, or mix two experiments."""
+    out = Path(out)
+    try:
+        old = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{out}: cannot resume, config.json unreadable ({e})") from e
+    new = json.loads(json.dumps(_finite(settings)))  # as it was saved: tuples as lists
+    changed = sorted(k for k in new if k not in may_change and old.get(k) != new[k])
+    if changed:
+        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
+        raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")
+
+
 def check_output_path(target: str | os.PathLike[str]) -> Path:
     """Fail early, before hours of work, if ``target`` cannot be written as a file."""
     target = Path(target)

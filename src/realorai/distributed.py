@@ -58,6 +58,15 @@ def sync_buffers(module: nn.Module) -> None:
             dist.broadcast(b, 0)
 
 
+def describe() -> dict | None:
+    """What a checkpoint records of a distributed run (None in one process)."""
+    if world_size() <= 1:
+        return None
+    import torch.distributed as dist
+
+    return {"world_size": dist.get_world_size(), "backend": dist.get_backend()}
+
+
 def barrier() -> None:
     """Wait for every rank (no-op in one process)."""
     if world_size() > 1:

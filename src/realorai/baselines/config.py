@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from realorai.models import get_spec
@@ -68,17 +68,3 @@ def check_config(cfg: TrainConfig, source: object = None) -> None:
 
 # Options that may change when a run is resumed: more epochs, or a different patience.
 RESUMABLE_CHANGES = ("epochs", "patience")
-
-
-def check_resume_config(out: Path, cfg: TrainConfig) -> None:
-    """Refuse to resume with other settings than the run was started with (they would be ignored
-    by the restored optimizer, or mix two experiments in one folder)."""
-    try:
-        old = json.loads((out / "config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{out}: cannot resume, config.json unreadable ({e})") from e
-    new = asdict(cfg)
-    changed = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
-        raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")

@@ -19,8 +19,8 @@ import torch
 import torch.nn as nn
 
 from realorai import CLASSES, distributed
-from realorai.atomic import folder_lock, write_json, write_text, write_with
-from realorai.baselines.config import TrainConfig, check_resume_config
+from realorai.atomic import check_resume_settings, folder_lock, write_json, write_text, write_with
+from realorai.baselines.config import RESUMABLE_CHANGES, TrainConfig
 from realorai.baselines.loaders import Loaders, make_loaders
 from realorai.baselines.loop import evaluate, seed_everything, train_one_epoch
 from realorai.baselines.preprocess import TensorCache
@@ -29,7 +29,7 @@ from realorai.data.split import labels_of, usable_split
 from realorai.device import pick_device
 from realorai.metrics import binary_metrics, validation_threshold
 from realorai.models import count_params, create_model, get_spec
-from realorai.models.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint, seen_prefixes
+from realorai.models.checkpoint import BEST, LAST, load_checkpoint, load_training_state, save_checkpoint, seen_prefixes
 from realorai.plots import plot_history
 from realorai.progress import progress_bar
 
@@ -61,7 +61,7 @@ class Progress:
 def _fit(cfg, out: Path, resume, show_progress, cache: TensorCache | None, rank: int, world: int) -> dict:
     main = rank == 0  # only rank 0 writes
     if resume and (out / STATE).is_file():
-        check_resume_config(out, cfg)  # before anything in the run folder is rewritten
+        check_resume_settings(out, asdict(cfg), RESUMABLE_CHANGES)  # before anything in the run folder is rewritten
     if main:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", asdict(cfg))
@@ -111,13 +111,7 @@ def _class_weights(cfg: TrainConfig, y_train: torch.Tensor, device) -> torch.Ten
 
 def _restore(out: Path, loaders: Loaders, optimizer) -> Progress:
     """The state of an interrupted run; refuses anything but plain data."""
-    state_path = out / STATE
-    # weights_only: a received run folder must never run code (a pickle can); this state is
-    # tensors, numbers, lists and dicts only.
-    try:
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError for anything but plain data
-        raise ValueError(f"{state_path}: refused to load (not plain training state: {type(e).__name__})") from e
+    state = load_training_state(out / STATE)
     if state.get("stopped_early"):
         raise ValueError(f"{out}: this run stopped early at epoch {len(state['history'])}; start a new run folder")
     loaders.trainable.load_state_dict(state["trainable"])
@@ -211,9 +205,7 @@ def _finish(cfg, out, model, loaders: Loaders, loss_fn, device, progress: Progre
         "seen_sha256_prefixes": seen_prefixes(train_df, val_df),
         "skipped": loaders.skipped,
         # Under torchrun: how many processes shared the training (each took its own shard).
-        "distributed": {"world_size": world, "backend": "nccl" if device.type == "cuda" else "gloo"}
-        if world > 1
-        else None,
+        "distributed": distributed.describe(),
     }
     save_checkpoint(out / BEST, best_model, meta)
     summary = {

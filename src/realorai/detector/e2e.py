@@ -31,6 +31,7 @@ from realorai.detector.score import sigmoid
 from realorai.device import autocast, pick_device
 from realorai.metrics import roc_auc_or_nan
 from realorai.models import normalize
+from realorai.models.checkpoint import load_training_state
 from realorai.progress import progress_bar
 
 
@@ -57,12 +58,13 @@ class RawLogit(nn.Module):
 def epoch_indices(weights: np.ndarray, epoch: int, seed: int, rank: int = 0, world: int = 1) -> list[int]:
     """This process's share of an epoch: ``len(weights)`` draws with replacement by ``weights``,
     the same draw on every rank (seeded by seed and epoch), padded so that each rank takes as many
-    steps, dealt round-robin. With one process it is exactly WeightedRandomSampler's draw."""
+    steps, dealt round-robin (DistributedSampler's padding and dealing, without its shuffle). With
+    one process it is exactly WeightedRandomSampler's draw."""
+    from torch.utils.data import DistributedSampler
+
     g = torch.Generator().manual_seed(seed + epoch)
-    idx = torch.multinomial(torch.as_tensor(weights, dtype=torch.double), len(weights), True, generator=g)
-    per_rank = -(-len(idx) // world)
-    idx = torch.cat([idx, idx[: per_rank * world - len(idx)]])
-    return idx[rank::world].tolist()
+    idx = torch.multinomial(torch.as_tensor(weights, dtype=torch.double), len(weights), True, generator=g).tolist()
+    return [idx[i] for i in DistributedSampler(range(len(idx)), world, rank, shuffle=False)]
 
 
 def train_epoch(model, train: pd.DataFrame, cfg, epoch: int, device, optimizer, show_progress: bool, net=None):
@@ -70,12 +72,11 @@ def train_epoch(model, train: pd.DataFrame, cfg, epoch: int, device, optimizer, 
     (this rank's share of them under torchrun); (mean loss, optimizer steps). ``net`` is what the
     gradients flow through: ``model`` itself, or its DDP wrapper."""
     net = net or RawLogit(model)
-    world = distributed.world_size()
+    rank, world = distributed.setup()
     plan = CropPlan(size=cfg.train_crop, grid=1)
     chain = cfg.e2e_augment or NEUTRAL_CHAIN
     ds = CropDataset(train["path"].tolist(), plan, chain, 1, cfg.seed * 1000 + epoch, keys=_keys(train))
     weights = balanced_weights(train["y"].to_numpy(), train["dataset"].to_numpy())
-    rank = distributed.setup()[0]
     share = epoch_indices(weights, epoch, cfg.seed, rank, world)
     loader = DataLoader(ds, cfg.batch_size, sampler=share, num_workers=cfg.workers, collate_fn=collate)
     y_all = torch.tensor(train["y"].to_numpy(), dtype=torch.float32)
@@ -99,7 +100,7 @@ def train_epoch(model, train: pd.DataFrame, cfg, epoch: int, device, optimizer, 
 
 def _batch_tensors(batch, y_all, model, cfg, device, world: int):
     """(crops, labels, loss scale). Under DDP every rank must step on every batch (the gradient
-    all-reduce would hang otherwise): a batch left without crops steps on one blank crop at zero
+    all-reduce would hang otherwise): a batch left without crops steps on two blank crops at zero
     weight. In one process such a batch, or one of a single crop, is skipped (BatchNorm)."""
     n = len(batch["crops"])
     if n > 1 or (n == 1 and world > 1):
@@ -163,8 +164,7 @@ def fit_end_to_end(
         t0 = time.perf_counter()
         loss, steps = train_epoch(model, train, cfg, epoch, device, optimizer, show_progress and rank == 0, net)
         schedule.step()
-        distributed.sync_buffers(model)
-        if rank != 0:
+        if rank != 0:  # rank 0's weights and BatchNorm statistics are the run's (DDP broadcasts them)
             continue
         z_val = crop_logits_of(model, val["path"].tolist(), cfg, device, show_progress, "validation")
         auc = roc_auc_or_nan(y_val, z_val)
@@ -188,7 +188,7 @@ def fit_end_to_end(
     best_epoch = int(np.nanargmax([h["val_auc"] for h in history]) + 1) if finite else len(history)
     meta = {"config": cfg.to_dict(), **calibration, "history": history, "best_epoch": best_epoch}
     if world > 1:
-        meta["distributed"] = {"world_size": world, "backend": torch.distributed.get_backend()}
+        meta["distributed"] = distributed.describe()
     return meta, val_metrics
 
 
@@ -207,11 +207,7 @@ def _save_state(path: Path, model, optimizer, schedule, progress: Progress) -> N
 
 
 def _restore(path: Path, model, optimizer, schedule, device) -> Progress:
-    # weights_only: a run folder received from elsewhere must never run code (a pickle can).
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path}: refused to load (not plain training state: {type(e).__name__})") from e
+    state = load_training_state(path)
     model.load_state_dict(state["model"])
     model.to(device)
     optimizer.load_state_dict(state["optimizer"])

@@ -9,7 +9,6 @@ float16 memory-mapped files in the run folder, so RAM does not grow with the dat
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 import torch
 
 from realorai import distributed
-from realorai.atomic import folder_lock, write_json
+from realorai.atomic import check_resume_settings, folder_lock, write_json
 from realorai.data.manifest import load_manifest, save_manifest, scan
 from realorai.data.split import labels_of, parse_ratios, split, usable_split
 from realorai.detector.augment import AugmentConfig
@@ -117,27 +116,12 @@ def fit_detector(
         return _fit_detector(cfg, Path(out_dir), show_progress, log, resume, rank)
 
 
-def check_resume(out: Path, cfg: DetectorConfig) -> None:
-    """Refuse to resume with other training settings: the run would mix two experiments."""
-    from realorai.detector.e2e import RESUMABLE_CHANGES
-
-    try:
-        old = json.loads((out / "config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{out}: cannot resume, config.json unreadable ({e})") from e
-    new = json.loads(json.dumps(cfg.to_dict()))  # tuples as lists, as they were saved
-    changed = sorted(k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
-        raise ValueError(f"{out}: cannot resume with changed settings ({diffs}); start a new run folder")
-
-
 def _fit_detector(cfg: DetectorConfig, out: Path, show_progress: bool, log, resume: bool, rank: int) -> dict:
-    from realorai.detector.e2e import STATE
+    from realorai.detector.e2e import RESUMABLE_CHANGES, STATE
 
     resume = resume and (out / STATE).is_file()
-    if resume:
-        check_resume(out, cfg)  # before anything in the run folder is rewritten
+    if resume:  # before anything in the run folder is rewritten
+        check_resume_settings(out, cfg.to_dict(), RESUMABLE_CHANGES)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", cfg.to_dict())

@@ -103,6 +103,18 @@ def load_checkpoint(path: str | Path, device="cpu"):
     return model.to(device).eval(), meta
 
 
+def load_training_state(path: str | Path) -> dict:
+    """The state an interrupted training run left (model, optimizer, history...), refusing
+    anything but plain data: a run folder received from elsewhere must never run code (a pickle
+    can); training state is tensors, numbers, lists and dicts only."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError for anything but plain data
+        raise ValueError(f"{path}: refused to load (not plain training state: {type(e).__name__})") from e
+
+
 def seen_prefixes(*parts, limit: int = SEEN_LIMIT) -> list[str]:
     """64-bit sha256 prefixes of the files a model was fitted or calibrated on (empty past
     ``limit`` files), recorded in its checkpoint so evaluation can refuse to score them."""
