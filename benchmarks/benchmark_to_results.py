@@ -4,7 +4,8 @@
         --title "The shipped detector on the whole training pool"
 
 The figures are those of the run's benchmark.json (written by the command it records); this
-script only formats them, so RESULTS.md never holds a figure that no command produced.
+script only formats them (`--only "Leave one"` keeps the tables whose title starts so), so
+RESULTS.md never holds a figure that no command produced.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("--section", required=True)
     ap.add_argument("--title", required=True)
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    ap.add_argument("--only", action="append", default=[], help="Keep only tables whose title starts so.")
     args = ap.parse_args()
     result = json.loads((args.run / "benchmark.json").read_text())
     lines = [
@@ -40,6 +42,8 @@ def main() -> None:
         "",
     ]
     for title, table in tables(result):
+        if args.only and not title.startswith(tuple(args.only)):
+            continue
         lines += [f"#### {title}", "", table, ""]
     replace_section(args.doc, args.section, "\n".join(lines).rstrip())
     print("\n".join(lines))

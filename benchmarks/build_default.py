@@ -2,8 +2,10 @@
 
     python benchmarks/build_default.py [--data ../shared/data] [--views 4]
 
-Trains `detector-lite0-early` on art500 + cifake2k (70/10/20 splits of each; playground100 and
-every other held-out set are never read), copies the checkpoint to
+Trains `detector-lite0-early` on the whole training pool of ../shared/data/README.md (art500,
+cifake2k, game450, museum111, stylegan200 and the real-only srbench142; 70/10/20 splits of each,
+every (dataset, class) cell weighted equally; playground100 and every other held-out set are never
+read), the design chosen by leave-one-dataset-out over that pool (docs/DETECTOR.md), copies the checkpoint to
 src/realorai/weights/detector-default.safetensors, exports its ONNX graph beside it
 (detector-default.onnx, what the light install runs) and writes docs/default_training.json
 (the command, the time it took, validation and held-in test figures).
@@ -28,7 +30,7 @@ from realorai.models.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src" / "realorai" / "weights"
-TRAINING_POOL = ("art500", "cifake2k")
+TRAINING_POOL = ("art500", "cifake2k", "game450", "museum111", "stylegan200", "srbench142")
 
 
 def export_default() -> Path:
