@@ -1,7 +1,7 @@
 """Copy a finished `realorai benchmark` run's tables into docs/RESULTS.md, with its command.
 
-    python benchmarks/benchmark_to_results.py runs/benchmark-pool --section detector_pool \
-        --title "The shipped detector on the whole training pool"
+    python benchmarks/benchmark_to_results.py runs/my-benchmark --section my_benchmark \
+        --title "My datasets" [--only "Leave one"]
 
 The figures are those of the run's benchmark.json (written by the command it records); this
 script only formats them (`--only "Leave one"` keeps the tables whose title starts so), so
