@@ -23,6 +23,16 @@ from reproduce_report import machine, replace_section  # noqa: E402
 from realorai.evaluation.benchmark_tables import tables  # noqa: E402
 
 
+def section(title: str, result: dict, command: str, model: str, only: tuple[str, ...] = ()) -> str:
+    """A RESULTS.md section of a benchmark run: its command and model lines, then its tables (those
+    whose title starts with one of ``only``, or all)."""
+    lines = [f"### {title}", "", f"- Command: {command}", f"- Machine: {machine()}", f"- Model: {model}", ""]
+    for name, table in tables(result):
+        if not only or name.startswith(only):
+            lines += [f"#### {name}", "", table, ""]
+    return "\n".join(lines).rstrip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path, help="the benchmark's output folder (holds benchmark.json)")
@@ -32,21 +42,14 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=[], help="Keep only tables whose title starts so.")
     args = ap.parse_args()
     result = json.loads((args.run / "benchmark.json").read_text())
-    lines = [
-        f"### {args.title}",
-        "",
-        f"- Command: `{result['command']}` (run {result['when']}, {result['seconds'] / 60:.0f} min)",
-        f"- Machine: {machine()}",
-        f"- Model: `{result['model']}` on {result['backend']}, threshold {result['threshold']:.3f}; files it was "
-        "trained or calibrated on are left out of its rows ('left out (seen)')",
-        "",
-    ]
-    for title, table in tables(result):
-        if args.only and not title.startswith(tuple(args.only)):
-            continue
-        lines += [f"#### {title}", "", table, ""]
-    replace_section(args.doc, args.section, "\n".join(lines).rstrip())
-    print("\n".join(lines))
+    command = f"`{result['command']}` (run {result['when']}, {result['seconds'] / 60:.0f} min)"
+    model = (
+        f"`{result['model']}` on {result['backend']}, threshold {result['threshold']:.3f}; files it was "
+        "trained or calibrated on are left out of its rows ('left out (seen)')"
+    )
+    text = section(args.title, result, command, model, tuple(args.only))
+    replace_section(args.doc, args.section, text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from benchmark_to_results import section  # noqa: E402
 from build_default import TRAINING_POOL  # noqa: E402
-from reproduce_report import machine, replace_section  # noqa: E402
+from reproduce_report import replace_section  # noqa: E402
 
 from realorai.evaluation.benchmark import benchmark  # noqa: E402
-from realorai.evaluation.benchmark_tables import tables  # noqa: E402
 
 HELD_OUT = ("playground100",)
 SHIPPED = (
@@ -44,22 +44,6 @@ DESIGN = (
 DESIGN_TABLES = ("Leave one dataset out", "Leave one generator out")
 
 
-def section(title: str, same: str, result: dict, about: str, keep=lambda t: True) -> str:
-    lines = [
-        f"### {title}",
-        "",
-        f"- Command: `{result['command']}` (the same as `{same}` on the folders under ../shared/data; "
-        f"{result['seconds'] / 60:.0f} min)",
-        f"- Machine: {machine()}",
-        f"- Model: `{result['model']}` {about}",
-        "",
-    ]
-    for name, table in tables(result):
-        if keep(name):
-            lines += [f"#### {name}", "", table, ""]
-    return "\n".join(lines).rstrip()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -72,23 +56,35 @@ def main() -> None:
     held_out = [str(args.data / name) for name in HELD_OUT]
     command = "python benchmarks/detector_benchmark.py " + shlex.join(sys.argv[1:])
     names = " ".join(Path(d).name for d in pool + held_out)
-    run = benchmark if not args.tables_only else lambda _, out, **kw: json.loads((out / "benchmark.json").read_text())
+    run = saved if args.tables_only else benchmark
     shipped = run(pool + held_out, args.out / "shipped", command=command)
-    text = section("The shipped detector", f"realorai benchmark {names}", shipped, SHIPPED.format(**shipped))
+    same = f"realorai benchmark {names}"
+    text = section("The shipped detector", shipped, _command(shipped, same), _model(shipped, SHIPPED.format(**shipped)))
     replace_section(args.doc, "detector", text)
     print(text)
     if args.lodo:
         design = run(pool, args.out / "lodo", robustness=False, lodo=True, logo=True, command=command)
         same = f"realorai benchmark {' '.join(Path(d).name for d in pool)} --lodo --logo"
-        text = section(
-            "The shipped design, leave one dataset / generator out",
-            same,
-            design,
-            DESIGN,
-            lambda t: t.startswith(DESIGN_TABLES),
-        )
+        title = "The shipped design, leave one dataset / generator out"
+        text = section(title, design, _command(design, same), _model(design, DESIGN), DESIGN_TABLES)
         replace_section(args.doc, "detector_lodo", text)
         print(text)
+
+
+def saved(datasets: list[str], out: Path, **_) -> dict:
+    """The finished run in ``out`` (--tables-only), in place of running it again."""
+    return json.loads((out / "benchmark.json").read_text())
+
+
+def _command(result: dict, same: str) -> str:
+    return (
+        f"`{result['command']}` (the same as `{same}` on the folders under ../shared/data; "
+        f"{result['seconds'] / 60:.0f} min)"
+    )
+
+
+def _model(result: dict, about: str) -> str:
+    return f"`{result['model']}` {about}"
 
 
 if __name__ == "__main__":

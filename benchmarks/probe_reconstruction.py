@@ -23,7 +23,6 @@ results in runs/probe-reconstruction.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -127,6 +126,8 @@ def report(df: pd.DataFrame) -> dict:
 
 
 def main() -> None:
+    from realorai.atomic import write_json
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--weights", type=Path, default=ROOT.parent / "shared" / "models" / "taef2")
@@ -135,7 +136,7 @@ def main() -> None:
     args = ap.parse_args()
     result = report(collect(args.data, args.weights, args.cap, args.max_side))
     result["command"] = "python benchmarks/probe_reconstruction.py " + " ".join(sys.argv[1:])
-    (ROOT / "runs" / "probe-reconstruction.json").write_text(json.dumps(result, indent=1))
+    write_json(ROOT / "runs" / "probe-reconstruction.json", result)
     sets = sorted({n for v in result["auc"].values() for n in v})
     print("| score (less change = AI) | " + " | ".join(sets) + " | mean |")
     for s, per in result["auc"].items():

@@ -69,10 +69,10 @@ def main() -> None:
     ap.add_argument("--cap", type=int, default=100, help="images per class and set (the first files)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "probe-rigid.json")
     args = ap.parse_args()
+    from realorai.atomic import write_json
     from realorai.detector.crops import plan_of
     from realorai.models import create_model
 
-    torch.set_num_threads(2)
     plan = plan_of(create_model("detector-lite0-early"))
     net = backbone()
     result = {"command": "python benchmarks/probe_rigid.py " + " ".join(sys.argv[1:]), "sets": {}}
@@ -90,8 +90,7 @@ def main() -> None:
     for lam in LAMBDAS:
         vals = [v[f"auc_lambda_{lam}"] for v in result["sets"].values()]
         result[f"mean_lambda_{lam}"] = float(np.mean(vals))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "sets"}, indent=2))
 
 
