@@ -46,15 +46,20 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=4)
     ap.add_argument("--run", default=str(ROOT / "runs" / "default"))
     ap.add_argument("--onnx-only", action="store_true", help="Only re-export the installed checkpoint's graph.")
+    ap.add_argument("--pool", nargs="+", default=list(TRAINING_POOL), help="Datasets to train on (experiments).")
+    ap.add_argument("--no-install", action="store_true", help="Train into --run only (experiments).")
     args = ap.parse_args()
     if args.onnx_only:
         print(f"wrote {export_default()}")
         return
-    data = tuple(str(Path(args.data) / name) for name in TRAINING_POOL)
+    data = tuple(str(Path(args.data) / name) for name in args.pool)
     cfg = DetectorConfig(model=DEFAULT_DETECTOR, data=data, views=args.views)
     t0 = time.perf_counter()
     summary = fit_detector(cfg, args.run)
     seconds = time.perf_counter() - t0
+    if args.no_install:
+        print(f"trained in {seconds / 60:.1f} min into {args.run}")
+        return
     target = WEIGHTS / DEFAULT_WEIGHTS
     shutil.copyfile(Path(args.run) / "best.safetensors", target)
     export_default()

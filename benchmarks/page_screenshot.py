@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from serve_load import running_server  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-DEFAULT_IMAGES = [SHARED / "c2pa-gemini5" / "ai" / "gemini_0.png", SHARED / "playground100" / "real" / "people_9.jpg"]
+DEFAULT_IMAGES = [SHARED / "c2pa-gemini5" / "ai" / "gemini_0.png", SHARED / "playground100" / "real" / "city_4.jpg"]
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from reproduce_report import machine, replace_section  # noqa: E402
 
 from realorai.data.manifest import scan, usable  # noqa: E402
-from realorai.provenance import combine, inspect_evidence  # noqa: E402
+from realorai.provenance import decide, inspect_evidence  # noqa: E402
 
 
 def main() -> None:
@@ -67,9 +67,8 @@ def main() -> None:
             c["generator"] += any(f["source"] == "metadata" and f["points_to"] == "ai" for f in found)
             c["camera"] += any(f["source"] == "metadata" and f["points_to"] == "real" for f in found)
             c["strong"] += any(f["strength"] == "strong" for f in found)
-            # The combined rule with the bundled C2PA trust list and no flags: does provenance decide?
-            basis = combine(result.findings, 0.5)["basis"]
-            c["decided"] += basis.startswith("provenance")
+            # The verdict rule with the bundled C2PA trust list and no flags: does provenance decide?
+            c["decided"] += decide(result.findings, "inconclusive")["basis"] == "provenance"
         for label, c in sorted(counts.items()):
             lines.append(
                 f"| {data.name} | {label} | {c['images']} | {c['c2pa']} | {c['watermark']} | "

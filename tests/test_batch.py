@@ -65,8 +65,8 @@ def test_killed_scans_resume_to_the_same_rows(tmp_path, detector):
         proc.wait()
     assert killed_mid_scan >= 2, "the scan finished before it could be killed: the test proved nothing"
     done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "49 rows" in done.stdout and "1 files could not be scored" in done.stdout
+    assert done.returncode == 1, done.stderr  # one file could not be read
+    assert "49 rows" in done.stderr and "1 files could not be scored" in done.stderr
     rows = read_jsonl(out)
     paths = [r["path"] for r in rows]
     assert len(paths) == len(set(paths)) == 49  # nothing lost, nothing doubled
@@ -83,12 +83,19 @@ def test_resume_rules(tmp_path, detector):
     summary = run_batch([str(folder)], out, detector, chunk=2, show_progress=False, log=lambda m: None)
     assert summary["files"] == 7 and summary["by_verdict"]["error"] == 1
     df = pd.read_parquet(out)
-    assert list(df.columns[:7]) == ["path", "p_ai", "verdict", "threshold", "low_confidence", "error", "why"]
-    with pytest.raises(ValueError, match="--resume"):
+    assert list(df.columns[:6]) == ["schema_version", "path", "verdict", "basis", "tier", "p_ai"]
+    with pytest.raises(ValueError, match="--resume to continue it or --overwrite"):
         run_batch([str(folder)], out, detector, show_progress=False)
     messages = []
     run_batch([str(folder)], out, detector, resume=True, show_progress=False, log=messages.append)
     assert "complete" in messages[0]
+    # Resuming a finished scan over other inputs is refused (new files are never silently skipped).
+    smooth_image(99, 240).save(folder / "new.png")
+    with pytest.raises(ValueError, match="finished scan of other inputs"):
+        run_batch([str(folder)], out, detector, resume=True, show_progress=False)
+    # --overwrite scans again; the old output stays until the new one is whole.
+    again = run_batch([str(folder)], out, detector, overwrite=True, show_progress=False, log=lambda m: None)
+    assert again["files"] == 8 and len(pd.read_parquet(out)) == 8
     # An interrupted scan resumed with other options is refused, not mixed.
     parts = parts_dir(tmp_path / "half.csv")
     parts.mkdir()
@@ -104,12 +111,49 @@ def test_csv_output_and_heatmaps_from_the_command_line(tmp_path):
     heat = tmp_path / "heat"
     cmd = [sys.executable, "-m", "realorai", "predict", str(folder), "-o", str(tmp_path / "s.csv")]
     r = subprocess.run(cmd + ["--heatmaps", str(heat), "-q"], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # broken.png: scored all but one
     df = pd.read_csv(tmp_path / "s.csv", keep_default_na=False)
     assert len(df) == 4
     pngs = sorted(heat.glob("*.heatmap.png"))
     assert len(pngs) == 3 and set(df.loc[df.verdict != "error", "heatmap"]) == {str(p) for p in pngs}
     assert os.path.getsize(pngs[0]) > 1000
+
+
+def test_heatmaps_inside_the_scanned_folder_are_never_inputs(tmp_path, detector):
+    folder = make_folder(tmp_path / "imgs", n=3)
+    heat = folder / "heat"
+    for attempt in range(2):  # the second scan finds the first one's heatmaps in the folder
+        out = tmp_path / f"s{attempt}.jsonl"
+        run_batch([str(folder)], out, detector, heatmaps=heat, show_progress=False, log=lambda m: None)
+        assert len(read_jsonl(out)) == 4
+    assert len(list(heat.glob("*.heatmap.png"))) == 3
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_neutralised(tmp_path, detector, monkeypatch):
+    import csv
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    names = ["=1+2.jpg", '=HYPERLINK("evil.example","x").jpg', "@SUM(1+1).jpg", "+x.jpg", "-y.jpg", "ok.jpg"]
+    for i, name in enumerate(names):
+        smooth_image(i, 64).save(folder / name, format="JPEG")
+    monkeypatch.chdir(folder)  # a scan of "." names the files bare, as a user's relative scan does
+    out = tmp_path / "s.csv"
+    run_batch(["."], out, detector, show_progress=False, log=lambda m: None)
+    with open(out, newline="") as f:
+        paths = sorted(r["path"] for r in csv.DictReader(f))
+    assert paths == sorted(("'" + n) if n[0] in "=+-@" else n for n in names)
+    # Resuming the finished CSV scan reads the neutralised names back as the same files.
+    messages = []
+    run_batch(["."], out, detector, resume=True, show_progress=False, log=messages.append)
+    assert "complete" in messages[0]
+    # The same in --csv on stdout.
+    from typer.testing import CliRunner
+
+    from realorai.cli.main import app
+
+    result = CliRunner().invoke(app, ["predict", ".", "--csv", "--pixels-only"])
+    assert "2,'=1+2.jpg," in result.output and "2,=1+2.jpg" not in result.output
 
 
 class Killed(Exception):

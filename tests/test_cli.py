@@ -37,7 +37,7 @@ def test_data_jobs_end_to_end(toy_dataset, tmp_path):
     (toy_dataset / "ai" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     manifest = tmp_path / "m.parquet"
     result = invoke("data", "scan", toy_dataset, "-o", manifest, "-q")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # one image could not be read: exit code 1, and it is listed
     assert "broken.png" in result.output and "corrupt" in result.output
     result = invoke("data", "audit", manifest, "-o", tmp_path / "audit.json")
     assert result.exit_code == 0, result.output
@@ -81,19 +81,21 @@ def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
     result = invoke("predict", img, "--model", run, "--json")
     assert result.exit_code == 0, result.output
     row = json.loads(result.output.strip().splitlines()[0])
-    assert row["path"] == str(img) and row["verdict"] in ("ai", "real") and 0 <= row["p_ai"] <= 1
+    assert row["path"] == str(img) and 0 <= row["p_ai"] <= 1 and row["schema_version"] == 2
+    # A classifier trained on one dataset has no out-of-source measurement: its pixel verdicts are inconclusive.
+    assert row["verdict"] == "inconclusive" and row["basis"] == "pixels" and "inconclusive" in row["reliability"]
     result = invoke("predict", toy_dataset, "--model", run, "--csv")
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 24 and {"path", "p_ai", "verdict"} <= set(rows[0])
-    result = invoke("predict", img, "--model", run, "-q")
-    assert "ai_000.png" in result.output and "P(AI)" in result.output
+    result = runner.invoke(app, ["predict", str(img), "--model", str(run), "-q"], env={"COLUMNS": "250"})
+    assert "ai_000.png" in result.output and "P(AI), tier" in result.output and "inconclusive" in result.output
 
 
 def test_predict_all_unreadable_exits_nonzero(cnn_run, tmp_path):
     bad = tmp_path / "x.jpg"
     bad.write_text("nope")
     result = invoke("predict", bad, "--model", cnn_run, "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # nothing scored
     assert json.loads(result.output)["error"].startswith("not a recognised image format")
 
 
@@ -128,7 +130,10 @@ def test_reproduce_runs_every_stage(tmp_path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--resume"], "--resume continues an --output scan"),
+        (["--resume"], "--resume applies to an --output scan"),
+        (["--overwrite"], "--overwrite applies to an --output scan"),
+        (["-o", "out.csv", "--resume", "--overwrite"], "choose one"),
+        (["--evidence", "--pixels-only"], "contradict"),
         (["--engine", "ray"], "--engine ray writes its rows to a file"),
         (["-o", "out.parquet", "--engine", "ray", "--heatmaps", "h"], "use the local engine for heatmaps"),
         (["--backend", "tensorrt"], "tensorrt"),
@@ -182,7 +187,7 @@ def test_cli_errors_are_lines_not_tracebacks(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["realorai", "data", "scan", str(root), "-o", str(tmp_path / "m.parquet"), "-q"])
     with pytest.raises(SystemExit) as e:
         main()
-    assert e.value.code == 0
+    assert e.value.code == 1  # the junk file is an unreadable image
     assert "[red]x[bold].png" in capsys.readouterr().err  # shown as named, not as markup
 
 
@@ -239,7 +244,7 @@ def test_a_full_disk_during_a_scan_says_resume_continues_it(tmp_path, monkeypatc
 
     monkeypatch.setattr(batch, "_commit", full)
     result = invoke("predict", str(tmp_path), "-o", str(tmp_path / "o.csv"), "-q")
-    assert result.exit_code == 2 and "No space left on device" in result.output and "--resume" in result.output
+    assert result.exit_code == 3 and "No space left on device" in result.output and "--resume" in result.output
     assert "unexpected" not in result.output
 
 

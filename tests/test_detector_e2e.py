@@ -43,25 +43,57 @@ def test_fit_writes_a_self_describing_checkpoint(detector_run):
     assert (detector_run / "manifests" / "toy.parquet").is_file()
 
 
-def test_detector_api_single_and_many(detector_run, tmp_path):
-    from realorai import Detector
+@pytest.fixture(scope="session")
+def two_source_run(tmp_path_factory) -> Path:
+    """A detector trained on two toy sources: its out-of-source folds can measure tiers."""
+    base = tmp_path_factory.mktemp("det2")
+    a = make_dataset(base / "one", per_class=24, size=96)
+    b = make_dataset(base / "two", per_class=24, size=112)
+    run = base / "run"
+    cfg = DetectorConfig(model=MODEL, data=(str(a), str(b)), views=1, workers=0)
+    fit_detector(cfg, run, show_progress=False, log=lambda m: None)
+    return run
 
-    det = Detector.from_checkpoint(detector_run)
+
+def test_detector_api_single_and_many(two_source_run, tmp_path):
+    from realorai import Detector
+    from realorai.models.checkpoint import read_meta
+
+    rel = read_meta(two_source_run)["reliability"]
+    assert rel["datasets"] == ["one", "two"] and rel["tiers"]["available"]
+    assert (two_source_run / "out_of_source.csv").is_file()
+    det = Detector.from_checkpoint(two_source_run)
+    assert det.tiers.likely_ai_from is not None and det.tiers.likely_real_below is not None
     smooth_image(7, 96).save(tmp_path / "a.png")
     smooth_image(8, 96, noise=25).save(tmp_path / "b.png")
     row = det.predict(tmp_path / "a.png")
-    assert row["verdict"] == "ai" and row["p_ai"] >= row["threshold"]
+    assert row["verdict"] == "likely_ai" and row["basis"] == "pixels" and row["p_ai"] >= row["likely_ai_from"]
+    assert "right" in row["reliability"] and row["findings"] == []  # provenance read by default: none found
     rows = det.predict([str(tmp_path / "a.png"), str(tmp_path / "b.png"), str(tmp_path / "missing.png")])
-    assert [r["verdict"] for r in rows] == ["ai", "real", "error"]
+    assert [r["verdict"] for r in rows] == ["likely_ai", "likely_real", "error"]
     assert rows[0]["low_confidence"] and rows[2]["error"]  # 96 px is upsampled to the 224-px crop
+    assert det.predict((str(tmp_path / "a.png"),))[0]["verdict"] == "likely_ai"  # a tuple is a list of paths
+    assert det.predict(str(tmp_path / "a.png"), pixels_only=True)["findings"] is None
 
 
-def test_verdict_compares_unrounded_score():
-    from realorai.inference.rows import verdict_of
+def test_a_single_source_model_says_its_pixel_verdicts_are_inconclusive(detector_run, tmp_path):
+    from realorai import Detector
 
-    assert verdict_of(0.4999996, 0.4999999) == "real"  # rounded to 6 places it would be 0.5 >= 0.4999999
-    assert verdict_of(0.4999999, 0.4999999) == "ai"
-    assert verdict_of(None, 0.5) == "none" and verdict_of(0.9, 0.5, "bad") == "error"
+    det = Detector.from_checkpoint(detector_run)
+    assert not det.tiers.available
+    smooth_image(7, 96).save(tmp_path / "a.png")
+    row = det.predict(tmp_path / "a.png")
+    assert row["verdict"] == "inconclusive" and "two or more training datasets" in row["reliability"]
+
+
+def test_tiers_compare_the_unrounded_score():
+    from realorai.tiers import Tiers, tier_of
+
+    t = Tiers(likely_ai_from=0.4999999, likely_real_below=0.2, available=True)
+    assert tier_of(0.4999996, t) == "inconclusive"  # rounded to 6 places it would be 0.5 >= 0.4999999
+    assert tier_of(0.4999999, t) == "likely_ai"
+    assert tier_of(0.19999, t) == "likely_real" and tier_of(0.2, t) == "inconclusive"
+    assert tier_of(None, t) is None and tier_of(float("nan"), t) is None
 
 
 def test_predict_bad_inputs_get_rows(detector_run, tmp_path):
@@ -74,13 +106,14 @@ def test_predict_bad_inputs_get_rows(detector_run, tmp_path):
     Image.new("RGB", (1, 1)).save(tmp_path / "tiny.png")
     Image.new("RGB", (1, 5000)).save(tmp_path / "strip.png")
     result = runner.invoke(app, ["predict", str(tmp_path), "--model", str(detector_run), "--json", "-q"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # some unreadable, the others scored
     rows = {Path(r["path"]).name: r for r in map(json.loads, result.output.strip().splitlines())}
     assert set(rows) == {"good.png", "empty.jpg", "text.png", "truncated.png", "tiny.png", "strip.png"}
     for name in ("empty.jpg", "text.png", "truncated.png"):
         assert rows[name]["verdict"] == "error" and rows[name]["error"], name
     for name in ("good.png", "tiny.png", "strip.png"):
-        assert rows[name]["verdict"] in ("ai", "real") and rows[name]["p_ai"] is not None, name
+        assert rows[name]["verdict"] == "inconclusive" and rows[name]["p_ai"] is not None, name
+    assert {tuple(sorted(r)) for r in rows.values()} == {tuple(sorted(rows["good.png"]))}  # every row, every key
     assert rows["tiny.png"]["low_confidence"] and not rows["good.png"]["low_confidence"]
 
 
@@ -89,7 +122,8 @@ def test_predict_without_model_uses_shipped_detector(tmp_path):
     result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--json", "-q"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.output)
-    assert row["verdict"] in ("ai", "real") and 0.0 <= row["p_ai"] <= 1.0
+    assert row["verdict"] in ("likely_ai", "likely_real", "inconclusive") and 0.0 <= row["p_ai"] <= 1.0
+    assert row["basis"] == "pixels" and row["findings"] == []
 
 
 def test_default_detector_is_packaged():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import io
 import json
 import re
 from pathlib import Path
@@ -13,85 +11,17 @@ import pytest
 from conftest import smooth_image
 from PIL import Image, PngImagePlugin
 
-from realorai.provenance import TrustAnchors, combine, inspect_evidence
+from realorai.provenance import TrustAnchors, decide, inspect_evidence
 from realorai.provenance.findings import MAX_VALUE_CHARS, Finding
 
 c2pa = pytest.importorskip("c2pa")
 x509 = pytest.importorskip("cryptography.x509")
 skdata = pytest.importorskip("skimage.data")
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+from c2pa_fixtures import IPTC, make_ca_and_signer, sign_image  # noqa: E402
 
 
 # ------------------------------------------------------------------ fixtures
-def make_ca_and_signer(org: str = "realorai tests"):
-    """A throwaway CA and an end-entity signing certificate, as C2PA requires (ES256)."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    def name(cn: str):
-        return x509.Name(
-            [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
-        )
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-
-    def builder(subject, issuer, public_key):
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        )
-
-    ca = (
-        builder(name("Test CA"), name("Test CA"), ca_key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf = (
-        builder(name("Test Signer"), ca.subject, key.public_key())
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    chain = (leaf.public_bytes(pem) + ca.public_bytes(pem)).decode()
-
-    def sign(data: bytes) -> bytes:
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    return ca.public_bytes(pem).decode(), c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain)
-
-
-def sign_image(path, signer, source_type: str, repeat: int = 1) -> None:
-    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
-    actions += [{"action": "c2pa.edited", "digitalSourceType": IPTC + source_type}] * (repeat - 1)
-    manifest = {
-        "claim_generator_info": [{"name": "realorai-test", "version": "1"}],
-        "title": path.name,
-        "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}],
-    }
-    src = io.BytesIO()
-    smooth_image(7, 128, noise=10).save(src, "JPEG", quality=92)
-    src.seek(0)
-    out = io.BytesIO()
-    with c2pa.Builder(json.dumps(manifest)) as builder:
-        builder.sign(signer, "image/jpeg", src, out)
-    path.write_bytes(out.getvalue())
-
-
 @pytest.fixture(scope="module")
 def signer():
     return make_ca_and_signer()[1]
@@ -130,8 +60,8 @@ def test_c2pa_trusted_signer_decides(tmp_path):
     assert default["strength"] == "moderate" and "not on the trust list" in default["what"]
     (unchecked,) = findings(f, "c2pa", trust="none")
     assert unchecked["strength"] == "moderate" and "trust not checked" in unchecked["what"]
-    verdict = combine([Finding(**found)], p_ai=0.1, threshold=0.5)
-    assert verdict["verdict"] == "ai" and verdict["pixel_verdict"] == "real"
+    verdict = decide([Finding(**found)], "likely_real")
+    assert verdict["verdict"] == "ai" and verdict["basis"] == "provenance"
 
 
 def test_c2pa_tampered_pixels_are_invalid(tmp_path, signer):
@@ -286,29 +216,28 @@ def test_non_image_bytes_are_an_error_not_a_crash(tmp_path):
 
 
 # ------------------------------------------------------------------ combining
-def test_combine_rule():
+def test_decide_rule():
     watermark_ai = Finding("watermark", "sd mark", "strong", "ai")
     png_ai = Finding("metadata", "PNG parameters", "strong", "ai")
     c2pa_real = Finding("c2pa", "camera", "strong", "real")
     c2pa_ai = Finding("c2pa", "generated", "strong", "ai")
     moderate_ai = Finding("metadata", "xmp", "moderate", "ai")
     # Only verified provenance decides alone, against the pixels too.
-    assert combine([c2pa_ai], 0.1)["verdict"] == "ai"
-    assert combine([c2pa_ai], 0.1, pixels_only=True)["verdict"] == "real"
-    # Forgeable claims never silently override a pixel verdict: they raise a conflict.
+    assert decide([c2pa_ai], "likely_real")["verdict"] == "ai"
+    assert decide(None, "likely_real")["verdict"] == "likely_real"  # provenance not read
+    # Forgeable claims never override the pixels, nor let them overstate: a contradiction is inconclusive.
     for claim in (watermark_ai, png_ai):
-        c = combine([claim], 0.05)
-        assert c["verdict"] == "conflict" and "pixels say real" in c["basis"] and "can be added" in c["basis"]
-        assert combine([claim], 0.95)["verdict"] == "ai"
-    assert "watermark" in combine([watermark_ai], 0.05)["basis"]
-    assert combine([moderate_ai], 0.2)["verdict"] == "real"  # moderate evidence never decides
-    both = combine([c2pa_ai, c2pa_real], 0.9)
-    assert both["verdict"] == "ai" and "verified provenance conflicts" in both["basis"]
-    assert combine([], None)["verdict"] == "unknown"
-    assert combine([c2pa_real], None)["verdict"] == "real"
-    unsigned_only = combine([png_ai], None)
-    assert unsigned_only["verdict"] == "ai" and "could be forged" in unsigned_only["basis"]
-    assert combine([watermark_ai], 0.2)["p_ai"] == 0.2  # the pixel score is always kept apart
+        c = decide([claim], "likely_real")
+        assert c["verdict"] == "inconclusive" and "pixels say likely real" in c["note"] and "can be added" in c["note"]
+        assert decide([claim], "likely_ai")["verdict"] == "likely_ai"
+        assert decide([claim], "inconclusive")["verdict"] == "inconclusive"
+    assert "watermark" in decide([watermark_ai], "likely_real")["note"]
+    assert decide([moderate_ai], "likely_real")["verdict"] == "likely_real"  # moderate evidence never decides
+    both = decide([c2pa_ai, c2pa_real], "likely_ai")
+    assert both["verdict"] == "likely_ai" and "contradict" in both["note"]
+    assert decide([], None) == {"verdict": "inconclusive", "basis": "none", "note": ""}
+    assert decide([c2pa_real], None)["verdict"] == "real"
+    assert decide([png_ai], None)["verdict"] == "inconclusive"  # no pixel score: an unsigned claim still never decides
 
 
 IPTC_TERMS = {
@@ -332,7 +261,7 @@ def test_iptc_terms_by_published_meaning(tmp_path, signer, term, points_to):
     assert found["points_to"] == points_to
     if points_to is None:  # non-generative enhancement and composites of unknown parts prove nothing
         assert found["strength"] == "weak"
-        assert combine([Finding(**found)], 0.05)["verdict"] == "real"
+        assert decide([Finding(**found)], "likely_real")["verdict"] == "likely_real"
 
 
 def test_repeated_actions_give_one_finding(tmp_path, signer):
@@ -419,11 +348,11 @@ def test_huge_png_text_chunk_is_one_error_row(tmp_path, compressed, cnn_run):
     smooth_image(1, 32).save(bad, pnginfo=info)
     smooth_image(2, 64).save(tmp_path / "good.png")
     result = CliRunner().invoke(app, ["inspect", str(tmp_path), "--json", "-q", "--model", str(detector)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # one unreadable, the other scored
     rows = {Path(r["path"]).name: r for r in map(json.loads, result.output.strip().splitlines())}
     assert set(rows) == {"bad.png", "good.png"}
     assert rows["bad.png"]["verdict"] == "error" and re.search("text.chunk", rows["bad.png"]["error"], re.I)
-    assert not rows["good.png"]["error"] and rows["good.png"]["verdict"] in ("ai", "real")
+    assert not rows["good.png"]["error"] and rows["good.png"]["verdict"] == "inconclusive"
 
 
 def test_watermark_decoder_needs_no_library_and_matches_it(tmp_path):

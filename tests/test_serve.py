@@ -57,21 +57,21 @@ def test_health_ready_models_docs(client):
 
 
 def test_detect_rows_match_the_command_line(client, detector, tmp_path):
-    """The API row is predict --json --evidence's row for the same bytes (same keys, same score)."""
-    from realorai.inference.analyze import predict
+    """The API row is predict --json's row for the same bytes (same keys, same score), plus error_status."""
+    from realorai.inference.predict import predict
 
     data = photo(1)
     (tmp_path / "a.png").write_bytes(data)
-    cli_row = predict([str(tmp_path / "a.png")], show_progress=False, evidence=True)[0]
+    cli_row = predict([str(tmp_path / "a.png")], show_progress=False)[0][0]
     r = post(client, ("a.png", data))
     assert r.status_code == 200
     body = r.json()
     row = body["results"][0]
-    assert set(row) == set(cli_row)
+    assert set(row) == {*cli_row, "error_status"} and row["error_status"] is None
     assert row["path"] == "a.png"
     assert row["p_ai"] == pytest.approx(cli_row["p_ai"], abs=1e-6)
-    assert row["verdict"] == cli_row["verdict"] and row["combined"]["verdict"] == cli_row["combined"]["verdict"]
-    assert row["why"] and body["threshold"] == pytest.approx(detector.threshold)
+    assert (row["verdict"], row["basis"], row["tier"]) == (cli_row["verdict"], cli_row["basis"], cli_row["tier"])
+    assert row["why"] and body["schema_version"] == 2
 
 
 def test_heatmap_is_a_png_overlay_with_region_scores(client):
@@ -90,7 +90,7 @@ def test_a_bad_file_does_not_stop_the_others(client):
     r = post(client, ("good.png", photo(3)), ("notes.txt", b"hello, not an image"), ("cut.png", photo(4)[:400]))
     assert r.status_code == 200
     good, text, cut = r.json()["results"]
-    assert good["verdict"] in ("ai", "real") and "error_status" not in good
+    assert good["verdict"] in ("likely_ai", "likely_real", "inconclusive") and good["error_status"] is None
     assert (text["error_status"], text["verdict"]) == (415, "error")
     assert cut["error_status"] == 422 and "truncated" in cut["error"]
 

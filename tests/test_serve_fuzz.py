@@ -46,7 +46,7 @@ def _check(client, name: str, data: bytes) -> None:
     body = r.json()
     if r.status_code == 200:
         row = body["results"][0]
-        assert row["verdict"] in ("ai", "real") and 0 <= row["p_ai"] <= 1
+        assert row["verdict"] in ("likely_ai", "likely_real", "inconclusive") and 0 <= row["p_ai"] <= 1
     else:
         assert body["error"]["message"]
 

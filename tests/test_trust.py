@@ -163,8 +163,9 @@ def test_images_cannot_make_the_inspector_send_requests(tmp_path):
 
 
 @pytest.mark.skipif(not GEMINI.is_dir(), reason="../shared/data/c2pa-gemini5 is not here")
-def test_gemini_images_are_ai_by_strong_provenance_with_no_flags(tmp_path):
-    result = runner.invoke(app, ["inspect", str(GEMINI), "--json", "-q"])
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+def test_gemini_images_are_ai_by_strong_provenance_with_no_flags(tmp_path, command):
+    result = runner.invoke(app, [command, str(GEMINI), "--json", "-q"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.strip().splitlines()]
     assert len(rows) == 5
@@ -172,11 +173,11 @@ def test_gemini_images_are_ai_by_strong_provenance_with_no_flags(tmp_path):
         c2pa_findings = [f for f in row["findings"] if f["source"] == "c2pa"]
         assert len(c2pa_findings) == 1, c2pa_findings  # each finding once
         assert c2pa_findings[0]["strength"] == "strong" and c2pa_findings[0]["points_to"] == "ai"
-        assert row["combined"]["verdict"] == "ai" and row["combined"]["basis"] == "provenance (strong evidence)"
+        assert row["verdict"] == "ai" and row["basis"] == "provenance"
     # Re-encoded, the manifest is gone and the pixel detector decides.
     copy = tmp_path / "reencoded.jpg"
     Image.open(next(GEMINI.glob("*.png"))).convert("RGB").save(copy, quality=90)
     result = runner.invoke(app, ["inspect", str(copy), "--json", "-q"])
     row = json.loads(result.output)
     assert not [f for f in row["findings"] if f["source"] == "c2pa"]
-    assert row["combined"]["basis"].startswith("pixels") and row["combined"]["verdict"] == row["verdict"]
+    assert row["basis"] == "pixels" and row["verdict"] == row["tier"]

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from realorai.inference.rows import printable
 
@@ -16,6 +17,41 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+# Exit codes of the commands that check images (predict, inspect, data scan), documented in the README.
+EXIT_OK = 0  # every input was scored (or scanned as readable)
+EXIT_PARTIAL = 1  # some inputs could not be read; the others were scored, their rows say why
+EXIT_USAGE = 2  # a usage error: a bad option, value or combination; nothing was done
+EXIT_NOTHING = 3  # nothing scored: no image found, none readable, or the run could not finish
+
+
+def _flags_as_flags(params: list) -> list:
+    # Typer 0.2x prints a type beside every option, "<bool>" beside flags, which invites
+    # "--evidence true" (then "true" is read as a file name): a flag shows no type.
+    for p in params:
+        if getattr(p, "is_flag", False) and getattr(p, "metavar", None) is None:
+            p.metavar = ""
+    return params
+
+
+class FlagCommand(TyperCommand):
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
+
+class FlagGroup(TyperGroup):
+    def get_params(self, ctx):
+        return _flags_as_flags(super().get_params(ctx))
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose help shows flags as flags, for every command group of the CLI."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cls=FlagGroup, **kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or FlagCommand, **kwargs)
 
 
 class Engine(StrEnum):
@@ -56,7 +92,7 @@ def shown(text: str) -> str:
     return escape(printable(str(text)))
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = EXIT_USAGE) -> None:
     err.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     raise typer.Exit(code)
 

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli.common import Quiet, err, fail, out, shown
+from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, App, Quiet, err, fail, out, shown
 
-app = typer.Typer(help="Datasets: scan, audit, split, overview.", no_args_is_help=True)
+NOT_IMAGE_TYPE = "not an image file type"  # data.manifest's reason for a file that is no image at all
+
+app = App(help="Datasets: scan, audit, split, overview.", no_args_is_help=True)
 
 
 @app.command("scan")
@@ -23,8 +25,12 @@ def data_scan(
     ] = None,
     near_threshold: Annotated[int, typer.Option(help="Max phash bit distance for near duplicates.")] = 4,
     quiet: Quiet = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List the files skipped (not images).")] = False,
 ) -> None:
-    """Record every file under DIRECTORY: label, hashes, size, format, status and reason."""
+    """Record every file under DIRECTORY: label, hashes, size, format, status and reason.
+
+    Exit codes: 0 every image readable; 1 some images could not be read (listed); 2 usage error;
+    3 no image found (nothing written)."""
     from realorai.atomic import check_output_path
     from realorai.data.manifest import parse_label_map, save_manifest, scan, summary
 
@@ -33,14 +39,27 @@ def data_scan(
         df = scan(directory, parse_label_map(label_map), near_threshold, show_progress=not quiet)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    skipped = df["reason"].str.startswith(NOT_IMAGE_TYPE)
+    broken = df["status"].isin(["corrupt", "unsupported"]) & ~skipped
+    if not (~skipped).any():
+        what = f"{int(skipped.sum())} other files" if skipped.any() else "no files"
+        fail(f"{directory}: no image files found ({what}); nothing written", EXIT_NOTHING)
     save_manifest(df, output)
     s = summary(df)
     out.print(
         f"wrote {output}: {s['files']} files, by status {s['by_status']}, usable {s['usable_by_label']}, "
         f"{s['duplicate_groups']} duplicate groups, {s['label_conflict_files']} files in label conflicts"
     )
-    for row in df[df["reason"] != ""].itertuples():
+    for row in df[(df["reason"] != "") & ~skipped].itertuples():
         err.print(f"  {row.status:<11} {shown(row.path)}: {shown(row.reason)}", highlight=False)
+    if skipped.any():
+        err.print(f"{int(skipped.sum())} files are not images and were skipped" + (":" if verbose else
+                  " (--verbose lists them)"), highlight=False)  # fmt: skip
+        if verbose:
+            for path in df.loc[skipped, "path"]:
+                err.print(f"  {shown(path)}", highlight=False)
+    if broken.any():
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command("audit")

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli.common import fail, out
+from realorai.cli.common import App, fail, out
 
-app = typer.Typer(help="Export a detector for other runtimes.", no_args_is_help=True)
+app = App(help="Export a detector for other runtimes.", no_args_is_help=True)
 
 
 @app.command("onnx")

@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
-
 from realorai.cli import bench, data, evaluate, export, predict, serve, train, trust
-from realorai.cli.common import err, missing_extra, shown
+from realorai.cli.common import App, err, missing_extra, shown
 
-app = typer.Typer(
+app = App(
     help="Tell AI-generated images from real photographs and artwork.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from realorai.cli.common import BACKEND_HELP, NETWORK_HELP, TRUST_HELP, Backend, Engine, Quiet, err, fail, out, shown
+from realorai.cli.common import (
+    BACKEND_HELP,
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    NETWORK_HELP,
+    TRUST_HELP,
+    Backend,
+    Engine,
+    Quiet,
+    err,
+    fail,
+    shown,
+)  # fmt: skip
 from realorai.cli.render import print_rows
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List the files skipped (no image extension).")]
+PixelsOnly = Annotated[
+    bool, typer.Option("--pixels-only", help="Do not read provenance (C2PA, watermarks, metadata): faster.")
+]
 
 
 @dataclass(frozen=True)
@@ -17,8 +36,7 @@ class ScanOptions:
     """What predict and inspect pass on to the scoring, whichever way the rows leave."""
 
     model: Path | None = None
-    evidence: bool = False
-    pixels_only: bool = False
+    provenance: bool = True
     c2pa_trust: str | None = None
     allow_network: bool = False
     heatmaps: Path | None = None
@@ -26,12 +44,12 @@ class ScanOptions:
     device: str = "auto"
     backend: str = "auto"
     quiet: bool = False
+    verbose: bool = False
 
     def analyze_kwargs(self, trust) -> dict:
         return {
             "batch_size": self.batch_size,
-            "evidence": self.evidence,
-            "pixels_only": self.pixels_only,
+            "provenance": self.provenance,
             "c2pa_trust": trust,
             "allow_network": self.allow_network,
             "heatmaps": self.heatmaps if self.heatmaps is not None else False,
@@ -39,15 +57,15 @@ class ScanOptions:
 
 
 def predict_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH...")],
     model: Annotated[
         Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
     ] = None,
-    evidence: Annotated[bool, typer.Option("--evidence", help="Add C2PA, watermark and metadata findings.")] = False,
-    pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
+    pixels_only: PixelsOnly = False,
+    evidence: Annotated[bool, typer.Option("--evidence", hidden=True, help="Provenance is read by default.")] = False,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
     allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout (one row per image).")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     heatmaps: Annotated[
         Path | None, typer.Option(help="Write a PNG overlay of per-region P(AI) per image into this folder.")
@@ -59,6 +77,9 @@ def predict_cmd(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted --output scan.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Scan again into an --output that exists (replaced when done).")
+    ] = False,
     chunk: Annotated[int, typer.Option(help="Images per committed chunk with --output.")] = 256,
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     engine: Annotated[
@@ -70,28 +91,36 @@ def predict_cmd(
     batch_size: int = 32,
     device: str = "auto",
     quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
-    """P(AI) and a verdict per image; unreadable files are listed with the reason.
+    """One verdict per image from all the evidence: verified provenance decides; otherwise the
+    pixel detector's tier (likely AI / inconclusive / likely real, bounds measured on sources it
+    never saw). Unreadable files are listed with the reason.
 
     With --output, a scan of any size: rows are committed in chunks as it goes, and a scan that
-    was killed continues with --resume, each file ending in the output exactly once."""
+    was killed continues with --resume, each file ending in the output exactly once.
+
+    Exit codes: 0 every image scored; 1 some could not be read (their rows say why); 2 usage
+    error; 3 nothing scored (no image found, none readable, or the run could not finish)."""
     options = ScanOptions(
-        model, evidence, pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet
+        model, not pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet, verbose
     )
-    _check_options(batch_size, chunk, output, as_json, as_csv)
+    _check_options(batch_size, chunk, output, as_json, as_csv, resume, overwrite)
+    if evidence and pixels_only:
+        fail("--evidence and --pixels-only contradict each other (provenance is read by default)")
     if engine is Engine.ray and heatmaps is not None:
         fail("--heatmaps writes files where the scoring runs: use the local engine for heatmaps")
     if output is not None:
-        _run_batch(paths, options, output, resume, chunk, engine, ray_address)
+        _run_batch(paths, options, output, resume, overwrite, chunk, engine, ray_address)
         return
     if engine is Engine.ray:
         fail("--engine ray writes its rows to a file; give --output results.parquet")
-    if resume:
-        fail("--resume continues an --output scan; give --output")
+    if resume or overwrite:
+        fail(f"{'--resume' if resume else '--overwrite'} applies to an --output scan; give --output")
     _run_predict(paths, options, as_json, as_csv)
 
 
-def _check_options(batch_size: int, chunk: int, output: Path | None, as_json: bool, as_csv: bool) -> None:
+def _check_options(batch_size, chunk, output, as_json, as_csv, resume, overwrite) -> None:
     """Refuse values and combinations that would otherwise be ignored or fail deep inside."""
     if batch_size < 1:
         fail(f"--batch-size must be at least 1, got {batch_size}")
@@ -102,6 +131,8 @@ def _check_options(batch_size: int, chunk: int, output: Path | None, as_json: bo
     if output is not None and (as_json or as_csv):
         flag = "--json" if as_json else "--csv"
         fail(f"{flag} prints the rows on stdout, -o writes them to {output} (its suffix sets the format): choose one")
+    if resume and overwrite:
+        fail("--resume continues a scan, --overwrite starts it again: choose one")
 
 
 def _ray_options(options: ScanOptions, ray_address: str | None) -> dict:
@@ -118,7 +149,7 @@ def _ray_options(options: ScanOptions, ray_address: str | None) -> dict:
     return {"engine": engine, "list_inputs": list_sources}
 
 
-def _run_batch(paths, options: ScanOptions, output: Path, resume: bool, chunk: int, engine, ray_address) -> None:
+def _run_batch(paths, options: ScanOptions, output: Path, resume, overwrite, chunk, engine, ray_address) -> None:
     from realorai.device import device_name
     from realorai.inference.batch import run_batch
     from realorai.inference.detector import Detector
@@ -133,6 +164,7 @@ def _run_batch(paths, options: ScanOptions, output: Path, resume: bool, chunk: i
             output,
             detector,
             resume=resume,
+            overwrite=overwrite,
             chunk=chunk,
             show_progress=not options.quiet,
             log=lambda m: err.print(shown(m), highlight=False),
@@ -145,29 +177,48 @@ def _run_batch(paths, options: ScanOptions, output: Path, resume: bool, chunk: i
         fail(str(e))
     except OSError as e:  # a full disk, a folder that became read-only...
         fail(f"cannot write {output}: {e.strerror or e}; the chunks written so far are kept: fix that and rerun "
-             "with --resume to finish")  # fmt: skip
+             "with --resume to finish", EXIT_NOTHING)  # fmt: skip
     if "files" in summary:
-        _print_summary(summary)
+        _print_summary(summary, options.verbose)
+        raise typer.Exit(_exit_code(summary["files"], len(summary["errors"])))
 
 
-def _print_summary(summary: dict) -> None:
-    out.print(f"wrote {shown(summary['output'])}: {summary['files']} rows; by verdict {summary['by_verdict']}")
-    if "by_combined_verdict" in summary:
-        out.print(f"combined verdicts: {summary['by_combined_verdict']}")
+def _print_summary(summary: dict, verbose: bool) -> None:
+    # The summary goes to stderr like the progress: stdout stays for rows.
+    err.print(f"wrote {shown(summary['output'])}: {summary['files']} rows; verdicts {summary['by_verdict']}")
+    _print_skipped(summary.get("skipped", []), verbose)
     errors = summary["errors"]
-    out.print(f"{len(errors)} files could not be scored" + (":" if errors else ""))
+    err.print(f"{len(errors)} files could not be scored" + (":" if errors else ""))
     for path, reason in list(errors.items())[:20]:
-        out.print(f"  {shown(path)}: {shown(reason)}", highlight=False)
+        err.print(f"  {shown(path)}: {shown(reason)}", highlight=False)
     if len(errors) > 20:
-        out.print(f"  ... and {len(errors) - 20} more (rows with an error in {shown(summary['output'])})")
+        err.print(f"  ... and {len(errors) - 20} more (rows with an error in {shown(summary['output'])})")
+
+
+def _print_skipped(skipped: list[str], verbose: bool) -> None:
+    if not skipped:
+        return
+    sys.stdout.flush()  # after the rows, also when both streams go to one pipe
+    s = "s" if len(skipped) != 1 else ""
+    more = ":" if verbose else " (--verbose lists them)"
+    err.print(f"{len(skipped)} file{s} without an image extension skipped{more}", highlight=False)
+    if verbose:
+        for f in skipped:
+            err.print(f"  {shown(f)}", highlight=False)
+
+
+def _exit_code(n_rows: int, n_errors: int) -> int:
+    if n_rows == 0 or n_errors == n_rows:
+        return EXIT_NOTHING
+    return EXIT_PARTIAL if n_errors else EXIT_OK
 
 
 def inspect_cmd(
-    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH...")],
     model: Annotated[
         Path | None, typer.Option(help="Run folder or checkpoint for the pixel score (default: the shipped detector).")
     ] = None,
-    pixels_only: Annotated[bool, typer.Option("--pixels-only", help="Combined verdict ignores provenance.")] = False,
+    pixels_only: PixelsOnly = False,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
     allow_network: Annotated[bool, typer.Option("--allow-network", help=NETWORK_HELP)] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
@@ -175,25 +226,34 @@ def inspect_cmd(
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     device: str = "auto",
     quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Evidence beyond pixels: C2PA credentials, Stable Diffusion watermarks, generator metadata."""
-    options = ScanOptions(model, True, pixels_only, c2pa_trust, allow_network, None, 32, device, backend.value, quiet)
-    _run_predict(paths, options, as_json, as_csv)
+    """Every piece of evidence per image, one block each: the verdict and what it rests on, the
+    pixel score and its tier, and every provenance finding (C2PA credentials, Stable Diffusion
+    watermarks, generator metadata) with its strength.
+
+    Exit codes: 0 every image scored; 1 some could not be read; 2 usage error; 3 nothing scored."""
+    if as_json and as_csv:
+        fail("--json and --csv both print the rows on stdout: choose one")
+    options = ScanOptions(
+        model, not pixels_only, c2pa_trust, allow_network, None, 32, device, backend.value, quiet, verbose
+    )
+    _run_predict(paths, options, as_json, as_csv, blocks=True)
 
 
-def _run_predict(paths, options: ScanOptions, as_json: bool, as_csv: bool) -> None:
-    from realorai.inference.analyze import predict
+def _run_predict(paths, options: ScanOptions, as_json: bool, as_csv: bool, blocks: bool = False) -> None:
+    from realorai.inference.predict import predict
     from realorai.provenance import resolve
 
     quiet = options.quiet or as_json or as_csv
     try:
         kwargs = options.analyze_kwargs(resolve(options.c2pa_trust))
         kwargs["heatmaps"] = options.heatmaps
-        rows = predict(
+        rows, found = predict(
             paths, options.model, device=options.device, show_progress=not quiet, backend=options.backend, **kwargs
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    print_rows(rows, as_json, as_csv)
-    if rows and all(r["error"] for r in rows):
-        raise typer.Exit(1)
+    print_rows(rows, as_json, as_csv, blocks)
+    _print_skipped(found.skipped, options.verbose)
+    raise typer.Exit(_exit_code(len(rows), sum(1 for r in rows if r["verdict"] == "error")))

@@ -5,59 +5,123 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 
 from rich.table import Table
 
 from realorai.cli.common import out, shown
-from realorai.inference.rows import FLAT_COLUMNS, flat_row
+from realorai.inference.rows import FLAT_COLUMNS, SHOWN, flat_row, spreadsheet_safe
 
 LOW_CONFIDENCE = "low confidence: smaller than the detector's crop, upsampled"
+BASIS = {"provenance": "provenance", "pixels": "pixels", "none": "none"}
 
 
-def print_rows(rows: list[dict], as_json: bool, as_csv: bool) -> None:
+def print_rows(rows: list[dict], as_json: bool, as_csv: bool, blocks: bool = False) -> None:
     if as_json:
         for r in rows:
             sys.stdout.write(json.dumps(r) + "\n")
     elif as_csv:
         w = csv.DictWriter(sys.stdout, fieldnames=list(FLAT_COLUMNS))
         w.writeheader()
-        w.writerows(flat_row(r) for r in rows)
-    elif any("combined" in r for r in rows):
+        w.writerows({k: spreadsheet_safe(v) for k, v in flat_row(r).items()} for r in rows)
+    elif blocks:
         for r in rows:  # one block per image: findings are sentences, not table cells
             _print_block(r)
     else:
-        table = Table("file", "verdict", "P(AI)", "note")
-        table.columns[0].overflow = table.columns[3].overflow = "fold"  # never cut a path or a reason
-        for r in rows:
-            p = "" if r["p_ai"] is None else f"{r['p_ai']:.3f}"
-            note = r["error"] or (LOW_CONFIDENCE if r.get("low_confidence") else "")
-            table.add_row(shown(r["path"]), r["verdict"], p, shown(note))
-        out.print(table)
+        _print_table(rows)
+
+
+def _p(v: float | None) -> str:
+    return "" if v is None else f"{v:.3f}"
+
+
+def tiers_caption(rows: list[dict]) -> str:
+    """The tier bounds of the model that scored ``rows``, in one line under the table."""
+    scored = next((r for r in rows if r["p_ai"] is not None), None)
+    if scored is None:
+        return ""
+    lo, hi = scored["likely_real_below"], scored["likely_ai_from"]
+    if lo is None and hi is None:
+        return (
+            "This model has no 'likely' tiers: no P(AI) range was right 90% of the time on sources it never saw, "
+            "so a verdict from pixels alone is always inconclusive."
+        )
+    parts = [f"likely real below {lo:.3f}" if lo is not None else "no 'likely real' tier",
+             f"likely AI from {hi:.3f}" if hi is not None else "no 'likely AI' tier"]  # fmt: skip
+    return (
+        f"Pixel tiers (chosen on sources the model never saw): {'; '.join(parts)}; between: inconclusive. "
+        "A verified content credential decides over pixels."
+    )
+
+
+# Parts of "why" that the table's other columns or its caption already say.
+_SAID_ELSEWHERE = re.compile(
+    r"^(Pixels only: P\(AI\) [0-9.e-]+|no score of this model was reliable on unseen sources|no verified provenance)$"
+)
+
+
+def table_note(row: dict) -> str:
+    """The row's ``why`` for a table cell: without what the verdict, basis and P(AI) columns and
+    the tier caption already say; a credential's long description cut to its signer."""
+    if row["verdict"] == "error":
+        return row["error"]
+    if row["basis"] == "provenance":
+        signer = re.search(r"signed by ([^,;()]+)", row["why"])
+        return "verified C2PA credential" + (f", signed by {signer.group(1).strip()}" if signer else "")
+    parts = [p.strip().rstrip(".") for p in row["why"].split(";")]
+    kept = [p for p in parts if p and not _SAID_ELSEWHERE.match(p)]
+    return "; ".join(kept)
+
+
+def _print_table(rows: list[dict]) -> None:
+    table = Table(caption=tiers_caption(rows) or None, expand=True)
+    table.add_column("file", ratio=3, overflow="fold")  # never cut a path or a reason
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("basis", no_wrap=True)
+    table.add_column("P(AI), tier", min_width=13)
+    table.add_column("note", ratio=3, overflow="fold")
+    for r in rows:
+        score = "" if r["p_ai"] is None else f"{r['p_ai']:.3f} {SHOWN[r['tier']]}"
+        table.add_row(shown(r["path"]), _verdict(r), BASIS[r["basis"]], score, shown(table_note(r)))
+    out.print(table)
+
+
+def _verdict(r: dict) -> str:
+    text = SHOWN[r["verdict"]]
+    if r["basis"] == "provenance":
+        return f"[bold]{text}[/]"
+    return text
 
 
 def _print_block(r: dict) -> None:
     out.print(f"[bold]{shown(r['path'])}[/]")
-    if r["error"] and r["p_ai"] is None:
+    if r["verdict"] == "error":
         out.print(f"  [red]could not be read:[/] {shown(r['error'])}")
         return
     if r["error"]:
         out.print(f"  [red]problem:[/] {shown(r['error'])}")
-    pixels = (
-        "no pixel model"
-        if r["p_ai"] is None
-        else (f"P(AI) {r['p_ai']:.3f} -> {r['verdict']} (threshold {r['threshold']:.3f})")
-    )
-    out.print(f"  pixels:   {pixels}" + (f" ({LOW_CONFIDENCE})" if r.get("low_confidence") else ""))
-    c = r.get("combined")
-    if c:
-        if c["verdict"] == "conflict":
-            out.print(f"  combined: [bold]{shown(c['basis'])}[/]")
-        else:
-            out.print(f"  combined: [bold]{c['verdict']}[/] by {shown(c['basis'])}")
-    for f in r.get("findings", []):
+    out.print(f"  verdict:  [bold]{SHOWN[r['verdict']]}[/] (decided by: {BASIS[r['basis']]})")
+    out.print(f"  why:      {shown(r['why'])}")
+    if r["p_ai"] is None:
+        out.print("  pixels:   no pixel score")
+    else:
+        lo, hi = r["likely_real_below"], r["likely_ai_from"]
+        bounds = (
+            "this model has no 'likely' tiers"
+            if lo is None and hi is None
+            else f"likely real < {_p(lo) or 'none'}, likely AI >= {_p(hi) or 'none'}"
+        )
+        low = f" ({LOW_CONFIDENCE})" if r.get("low_confidence") else ""
+        out.print(f"  pixels:   P(AI) {r['p_ai']:.3f}, tier {SHOWN[r['tier']]} ({bounds}){low}")
+    if r["reliability"]:
+        out.print(f"  measured: {shown(r['reliability'])}")
+    if r["findings"] is None:
+        out.print("  provenance not read (--pixels-only)")
+        return
+    for f in r["findings"]:
         arrow = f" -> {f['points_to']}" if f["points_to"] else ""
         tag = shown(f"[{f['strength']}{arrow}]")
         out.print(f"  {tag} {f['source']}: {shown(f['what'])}")
-    if not r.get("findings") and not r["error"]:
+    if not r["findings"]:
         out.print("  no provenance evidence found (absence proves nothing: most uploads strip it)")

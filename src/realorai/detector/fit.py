@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from realorai import distributed
-from realorai.atomic import check_resume_settings, folder_lock, write_json
+from realorai.atomic import check_resume_settings, folder_lock, write_json, write_with
 from realorai.data.manifest import load_manifest, save_manifest, scan
 from realorai.data.split import labels_of, parse_ratios, split, usable_split
 from realorai.detector.augment import AugmentConfig
@@ -26,6 +26,7 @@ from realorai.detector.crops import plan_of
 from realorai.detector.dataset import CropDataset
 from realorai.detector.features import crop_features
 from realorai.detector.head import Head, calibrate, consistent_mask, fit_head_arrays, load_into, predict_logits
+from realorai.detector.oos import calibrated_threshold, fold_logits, fold_platt_into, reliability
 from realorai.metrics import binary_metrics, expected_calibration_error, roc_auc_or_nan
 from realorai.models import create_model, get_spec
 from realorai.models.checkpoint import BEST, save_checkpoint, seen_prefixes
@@ -137,7 +138,7 @@ def _fit_detector(cfg: DetectorConfig, out: Path, show_progress: bool, log, resu
         raise ValueError("the train split needs images of both classes")
     model = create_model(cfg.model, pretrained=True).to(memory_format=torch.channels_last)
     if spec.frozen_backbone:
-        meta, val_metrics, skipped, scorer = _fit_frozen(cfg, model, train, val, show_progress, log)
+        meta, val_metrics, skipped, scorer = _fit_frozen(cfg, model, train, val, show_progress, log, out)
     else:
         from realorai.detector.e2e import fit_end_to_end, test_scores
 
@@ -166,7 +167,7 @@ def _fit_detector(cfg: DetectorConfig, out: Path, show_progress: bool, log, resu
     return summary
 
 
-def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
+def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log, out: Path):
     """Frozen features of clean and augmented crops, a head chosen on validation, calibration."""
     plan = plan_of(model)
     paths = train["path"].tolist()
@@ -186,6 +187,12 @@ def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
     head, scores = _choose_head(cfg, x, y, groups, f_val, val["y"].to_numpy(), log, mask)
     meta, val_metrics = _calibrate(cfg, model, head, f_val, val["y"].to_numpy(), log)
     meta["c_grid_val_auc"] = {str(k): v for k, v in scores.items()}
+    folds = fold_logits(
+        cfg, x, y, groups, f_val, val["y"].to_numpy(), val["dataset"].to_numpy(), f_clean,
+        train["dataset"].to_numpy(), _choose_head, log,
+    )  # fmt: skip
+    meta.update(_recalibrate(model, meta, folds, log))
+    _save_fold_scores(out, folds, train, val)
 
     def scorer(part):
         f, _, _ = _features(model, part["path"].tolist(), plan, cfg, "features test", show_progress)
@@ -193,6 +200,40 @@ def _fit_frozen(cfg: DetectorConfig, model, train, val, show_progress, log):
             return torch.sigmoid(model.logit(torch.from_numpy(f))).numpy()
 
     return meta, val_metrics, skipped, scorer
+
+
+def _recalibrate(model, meta: dict, folds: dict, log) -> dict:
+    """P(AI) recalibrated on out-of-source fold scores and the pixel tiers (``detector.oos``);
+    the validation threshold is carried onto the new scale. Without two usable folds the model
+    keeps its validation calibration and records why it has no tiers."""
+    block, platt = reliability(folds)
+    if platt is None:
+        log(f"warning: {block['reason']}; every pixel verdict of this model will be inconclusive")
+        return {"reliability": block}
+    a, b = platt
+    fold_platt_into(model, a, b)
+    t = block["tiers"]
+    log(
+        f"out of source (pooled ROC-AUC {block['roc_auc_pooled']:.3f}): P(AI) = sigmoid({a:.3f} z + {b:.3f}); "
+        f"likely AI from {t['likely_ai_from']}, likely real below {t['likely_real_below']}, "
+        f"{t['inconclusive']:.0%} inconclusive"
+    )
+    return {
+        "reliability": block,
+        "threshold": calibrated_threshold(meta["threshold"], a, b),
+        "threshold_before_recalibration": meta["threshold"],
+    }
+
+
+def _save_fold_scores(out: Path, folds: dict, train: pd.DataFrame, val: pd.DataFrame) -> None:
+    """The out-of-source fold logits, per image, beside the checkpoint (what the tiers rest on)."""
+    rows = []
+    for d, f in folds.items():
+        for (part, i), z, y in zip(f["rows"], f["z"], f["y"], strict=True):
+            src = train if part == "train" else val
+            rows.append({"dataset": d, "path": src["path"].iloc[i], "split": part, "y": int(y), "z": float(z)})
+    if rows:
+        write_with(out / "out_of_source.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
 
 
 def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log, mask=None) -> tuple[Head, dict]:

@@ -21,7 +21,7 @@ from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
 from realorai.detector.score import crop_logits, sigmoid
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
-LEGEND_HEIGHT = 28
+LEGEND_HEIGHT = 34
 
 
 def _tiles(length: int, size: int, max_n: int) -> list[tuple[int, int, int]]:
@@ -78,7 +78,7 @@ def tile_scores(model, inputs: HeatInputs) -> np.ndarray:
 
 
 def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
-    """P(AI) -> RGB: blue (real) through white at the threshold ``mid`` to red (AI); a diverging
+    """P(AI) -> RGB: blue (real) through white at ``mid`` to red (AI); a diverging
     scale that most colour-blind viewers can read."""
     p = np.clip(p, 0, 1)[..., None]
     mid = min(max(mid, 1e-3), 1 - 1e-3)
@@ -89,7 +89,7 @@ def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
 
 
 def overlay(
-    img: Image.Image, boxes: list[Box], probs: np.ndarray, threshold: float, full_size: tuple[int, int] | None = None
+    img: Image.Image, boxes: list[Box], probs: np.ndarray, mid: float = 0.5, full_size: tuple[int, int] | None = None
 ) -> Image.Image:
     """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it and a legend.
     ``img`` may be a display copy already (``HeatInputs.display``) of an image of ``full_size``."""
@@ -109,18 +109,28 @@ def overlay(
     heat = np.where(covered, total / np.maximum(count, 1), 0.5)
     rgb = np.asarray(base, dtype=np.float32)
     alpha = np.where(covered, 0.45, 0.0)[..., None]
-    mixed = (rgb * (1 - alpha) + _colour(heat, threshold) * alpha).astype(np.uint8)
+    mixed = (rgb * (1 - alpha) + _colour(heat, mid) * alpha).astype(np.uint8)
     out = Image.new("RGB", (w, h + LEGEND_HEIGHT), (255, 255, 255))
     out.paste(Image.fromarray(mixed), (0, 0))
-    bar = _colour(np.linspace(0, 1, w), threshold)[None].repeat(10, axis=0)
+    bar = _colour(np.linspace(0, 1, w), mid)[None].repeat(10, axis=0)
     out.paste(Image.fromarray(bar), (0, h + 2))
     draw = ImageDraw.Draw(out)
-    tx = round(threshold * (w - 1))
-    draw.line([(tx, h + 1), (tx, h + 13)], fill=(0, 0, 0), width=2)
-    draw.text((2, h + 14), "real", fill=(0, 0, 0))
-    draw.text((max(0, w - 16), h + 14), "AI", fill=(0, 0, 0))
-    draw.text((max(0, min(tx - 30, w - 90)), h + 14), f"threshold {threshold:.2f}", fill=(0, 0, 0))
+    font = _legend_font()
+    draw.text((2, h + 14), "0 real", fill=(0, 0, 0), font=font)
+    draw.text((max(0, w - 34), h + 14), "1 AI", fill=(0, 0, 0), font=font)
+    if w >= 240:
+        draw.text((w // 2 - 70, h + 14), "P(AI) per region (a hint)", fill=(0, 0, 0), font=font)
     return out
+
+
+def _legend_font():
+    """A legible legend: Pillow's scalable default font where FreeType is there, else its bitmap one."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=14)
+    except (TypeError, ImportError, OSError):
+        return ImageFont.load_default()
 
 
 def png_bytes(img: Image.Image) -> bytes:

@@ -17,6 +17,8 @@ import numpy as np
 
 OPSET = 17
 META_KEY = "realorai"
+# What of the checkpoint's metadata travels in the graph: enough for rows (the tiers) and provenance.
+ONNX_META = ("train_datasets", "train_fingerprint", "temperature", "saved_at", "reliability", "adapted")
 
 
 def contract(meta: dict, data_config: dict, source_sha256: str = "") -> dict:
@@ -32,7 +34,7 @@ def contract(meta: dict, data_config: dict, source_sha256: str = "") -> dict:
         "threshold": float(meta.get("threshold", 0.5)),
         "data_config": data_config,
         "opset": OPSET,
-        "meta": {k: meta[k] for k in ("train_datasets", "train_fingerprint", "temperature", "saved_at") if k in meta},
+        "meta": {k: meta[k] for k in ONNX_META if k in meta},
         # The sha256 of the checkpoint this graph was exported from: a cached or shipped graph is
         # used for a checkpoint only when this matches.
         "source_sha256": source_sha256,

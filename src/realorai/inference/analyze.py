@@ -1,5 +1,6 @@
-"""``realorai predict`` / ``inspect`` and the API: the pixel verdict, then (optionally) provenance
-and heatmaps, as rows of ``inference.rows``."""
+"""Rows from all the evidence for files or uploads already found: the pixel score and tier, then
+provenance (by default) and heatmaps, as rows of ``inference.rows``. ``detector`` is any loaded
+``inference.detector.Detector`` (not imported here: ``Detector.predict`` calls this module)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from pathlib import Path
 
 from realorai.atomic import atomic_path
 from realorai.imaging import Source
-from realorai.inference.detector import Detector
-from realorai.inference.inputs import expand_inputs
-from realorai.inference.rows import error_row, explain
+from realorai.inference.rows import decided
 from realorai.progress import progress_bar
-from realorai.provenance import Evidence, TrustSpec, combine, inspect_evidence, pixel_findings
+from realorai.provenance import Evidence, TrustSpec, inspect_evidence, pixel_findings
 from realorai.provenance.c2pa_evidence import inspect_c2pa
 
 MAX_NAME_BYTES = 96  # of a file's stem in its heatmap's name: names may be 255 bytes, and a suffix follows
@@ -29,14 +28,15 @@ def heatmap_name(src: Source) -> str:
     return f"{stem.decode('utf-8', 'ignore') or 'image'}-{tag}.heatmap.png"
 
 
-def _heatmap(detector: Detector, src: Source, inputs, into: Path | None) -> dict:
+def _heatmap(detector, src: Source, inputs, into: Path | None) -> dict:
     """The row's heatmap from its ``HeatInputs``: region boxes, their P(AI), and the overlay
     (written under ``into``, or a data URI when ``into`` is None). A file that cannot be written
     is this row's note (``heatmap.error``), never the end of the run."""
     from realorai.detector.heatmap import data_uri, overlay, tile_scores
 
     probs = tile_scores(detector.model, inputs)
-    picture = overlay(inputs.display, inputs.tiles, probs, detector.threshold, inputs.size)
+    # White is P(AI) 0.5: on the out-of-source scale, "no information" (P(AI) is recalibrated there).
+    picture = overlay(inputs.display, inputs.tiles, probs, 0.5, inputs.size)
     out = {"boxes": [list(b) for b in inputs.tiles], "p_ai": [float(p) for p in probs], "png": ""}
     if into is None:
         return {**out, "png": data_uri(picture)}
@@ -49,9 +49,9 @@ def _heatmap(detector: Detector, src: Source, inputs, into: Path | None) -> dict
     return {**out, "png": str(png_path)}
 
 
-def _inspector(detector: Detector, evidence: bool, heatmaps: bool):
+def _inspector(detector, provenance: bool, heatmaps: bool):
     """What reads each image's one decode beside the detector's crops (None: nothing does)."""
-    if detector.kind != "detector" or not (evidence or heatmaps):
+    if detector.kind != "detector" or not (provenance or heatmaps):
         return None
     from realorai.detector.crops import plan_of
     from realorai.detector.heatmap import heat_inputs
@@ -60,7 +60,7 @@ def _inspector(detector: Detector, evidence: bool, heatmaps: bool):
 
     def inspect(src: Source, opened, rgb) -> dict:
         extra: dict = {}
-        if evidence:
+        if provenance:
             extra["findings"], extra["error"] = pixel_findings(opened, rgb)
         if heatmaps:
             extra["heat"] = heat_inputs(plan, rgb)
@@ -70,34 +70,35 @@ def _inspector(detector: Detector, evidence: bool, heatmaps: bool):
 
 
 def analyze(
-    detector: Detector,
+    detector,
     sources: Sequence[Source],
     batch_size: int = 32,
     show_progress: bool = False,
-    evidence: bool = False,
-    pixels_only: bool = False,
+    provenance: bool = True,
     c2pa_trust: TrustSpec = None,
     allow_network: bool = False,
     heatmaps: Path | bool = False,
 ) -> list[dict]:
-    """Rows for files or uploads already found; never raises for a bad image (it gets an error row).
+    """Rows (``inference.rows``) for files or uploads already found; never raises for a bad image
+    (it gets an error row).
 
     Each image is decoded once: the detector's crops, the metadata and watermark checks and the
     heatmap's crops all read the same pixels, inside the decode budget (``realorai.limits``).
-    ``heatmaps``: a folder to write overlays to, True for data URIs in the rows, False for none.
+    ``provenance`` False reads no provenance (``--pixels-only``: findings None). ``heatmaps``: a
+    folder to write overlays to, True for data URIs in the rows, False for none.
     """
     sources = list(sources)
-    inspect = _inspector(detector, evidence, heatmaps is not False)
+    inspect = _inspector(detector, provenance, heatmaps is not False)
     scores = detector.score(sources, batch_size, show_progress, inspect=inspect)
     rows = detector.to_rows(sources, scores)
     extras = scores.extras if inspect is not None else [None] * len(rows)
-    if evidence:
-        with progress_bar("evidence", len(rows), show_progress) as advance:
+    if provenance:
+        with progress_bar("provenance", len(rows), show_progress) as advance:
             for src, row, extra in zip(sources, rows, extras, strict=True):
                 found = _evidence(src, row, extra, c2pa_trust, allow_network)
                 row["findings"] = [f.to_dict() for f in found.findings]  # the output edge: plain data
                 row["error"] = row["error"] or found.error
-                row["combined"] = combine(found.findings, row["p_ai"], detector.threshold, pixels_only)
+                decided(row, detector.tiers)
                 advance()
     if heatmaps is not False:
         into = None if heatmaps is True else Path(heatmaps)
@@ -106,51 +107,16 @@ def analyze(
                 heat = (extra or {}).get("heat")
                 row["heatmap"] = None if heat is None or row["p_ai"] is None else _heatmap(detector, src, heat, into)
                 advance()
-    if evidence:
-        for row in rows:
-            row["why"] = explain(row)  # provenance may change what decided
     return rows
 
 
 def _evidence(src: Source, row: dict, extra: dict | None, trust: TrustSpec, allow_network: bool) -> Evidence:
     """Provenance of one image: from its shared decode when there was one, else on its own."""
     if extra is None:  # the report's classifiers, or an image that could not be decoded
+        if row["error"] and row["p_ai"] is None:
+            return Evidence(str(src), [], "", 0.0, 0.0)  # unreadable: its error is reported once
         return inspect_evidence(src, trust=trust, allow_network=allow_network)
     findings = list(extra["findings"])
     if not extra["error"]:
         findings += inspect_c2pa(src, trust, allow_network)
     return Evidence(str(src), findings, extra["error"], 0.0, 0.0)
-
-
-def predict(
-    inputs: list[str],
-    model_path: str | Path | None = None,
-    batch_size: int = 32,
-    device: str = "auto",
-    show_progress: bool = True,
-    evidence: bool = False,
-    pixels_only: bool = False,
-    c2pa_trust: TrustSpec = None,
-    allow_network: bool = False,
-    heatmaps: Path | None = None,
-    backend: str = "auto",
-) -> list[dict]:
-    """Score every file found in ``inputs`` with ``model_path`` (the shipped detector when None);
-    unreadable ones get an error row, never an exception."""
-    from realorai.device import device_name
-
-    files, missing = expand_inputs(inputs)
-    detector = Detector.load(model_path, device_name(device), backend)
-    rows = analyze(
-        detector,
-        files,
-        batch_size,
-        show_progress,
-        evidence,
-        pixels_only,
-        c2pa_trust,
-        allow_network,
-        heatmaps if heatmaps is not None else False,
-    )
-    rows += [error_row(item, reason, detector.threshold) for item, reason in missing.items()]
-    return rows

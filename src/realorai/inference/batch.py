@@ -28,8 +28,8 @@ import pandas as pd
 from realorai.atomic import atomic_path, check_output_path, folder_lock, write_json, write_with
 from realorai.inference.analyze import analyze
 from realorai.inference.detector import Detector
-from realorai.inference.inputs import expand_inputs
-from realorai.inference.rows import FLAT_COLUMNS, error_row, flat_row
+from realorai.inference.inputs import Found, find_inputs, own_outputs
+from realorai.inference.rows import FLAT_COLUMNS, error_row, flat_row, spreadsheet_safe
 from realorai.progress import progress_bar
 
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -93,20 +93,23 @@ def _write_output(rows: list[dict], output: Path) -> None:
         write_with(output, lambda p: p.write_text(text, encoding="utf-8"))
         return
     df = pd.DataFrame([flat_row(r) for r in rows], columns=list(FLAT_COLUMNS))
-    df["p_ai"] = df["p_ai"].astype("float64")
-    if output.suffix == ".csv":
-        write_with(output, lambda p: df.to_csv(p, index=False))
+    for column in ("p_ai", "likely_ai_from", "likely_real_below"):
+        df[column] = df[column].astype("float64")
+    if output.suffix == ".csv":  # a cell a spreadsheet would run as a formula is neutralised
+        safe = df.map(spreadsheet_safe)
+        write_with(output, lambda p: safe.to_csv(p, index=False))
     else:
         write_with(output, lambda p: df.to_parquet(p, index=False))
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Counts per verdict (and per combined verdict), and the files that could not be read."""
-    out = {"files": len(rows), "by_verdict": dict(Counter(r["verdict"] for r in rows))}
-    if any("combined" in r for r in rows):
-        out["by_combined_verdict"] = dict(Counter((r.get("combined") or {}).get("verdict", "") for r in rows))
-    out["errors"] = {r["path"]: r["error"] for r in rows if r["error"]}
-    return out
+    """Counts per verdict and per basis, and the files that could not be read."""
+    return {
+        "files": len(rows),
+        "by_verdict": dict(Counter(r["verdict"] for r in rows)),
+        "by_basis": dict(Counter(r["basis"] for r in rows)),
+        "errors": {r["path"]: r["error"] for r in rows if r["verdict"] == "error"},
+    }
 
 
 def local_chunks(detector: Detector, todo: list[str], chunk: int, **analyze_kwargs) -> Iterator[list[dict]]:
@@ -124,13 +127,16 @@ def run_batch(
     show_progress: bool = True,
     log: Callable[[str], None] = print,
     engine: Callable[..., Iterator[list[dict]]] | None = None,
-    list_inputs: Callable[[list[str]], tuple[list[str], dict[str, str]]] = expand_inputs,
+    list_inputs: Callable[..., Found] = find_inputs,
+    overwrite: bool = False,
     **analyze_kwargs,
 ) -> dict:
     """Scan ``inputs`` into ``output``; returns the summary. See the module docstring.
 
     ``engine(detector, todo, chunk, **analyze_kwargs)`` yields scored chunks (any order, any
-    size): the local engine by default, or Ray Data (``realorai.inference.ray_engine``)."""
+    size): the local engine by default, or Ray Data (``realorai.inference.ray_engine``).
+    ``list_inputs(inputs, exclude)`` finds the files; the run's own outputs are excluded.
+    ``overwrite`` scans again into an existing output (replaced only when the new one is whole)."""
     engine = engine or local_chunks
     output = check_output_path(Path(output))
     if output.suffix not in FORMATS:
@@ -145,14 +151,19 @@ def run_batch(
         "options": {k: str(v) for k, v in sorted(analyze_kwargs.items()) if k != "show_progress"},
         "inputs": resolved_inputs(inputs),
     }
-    if not resume and (output.exists() or parts.exists()):
-        raise ValueError(f"{output}: already exists (or a scan of it was interrupted); pass --resume to continue")
+    if not resume and not overwrite and (output.exists() or parts.exists()):
+        what = "a scan of it was interrupted" if parts.exists() else "it is a finished scan"
+        raise ValueError(f"{output}: already exists ({what}); pass --resume to continue it or --overwrite to "
+                         "scan again")  # fmt: skip
+    own = own_outputs(analyze_kwargs.get("heatmaps") or None, parts)
     if resume and output.exists() and not parts.exists():
-        log(f"{output} is complete; nothing to resume")
-        return {"output": str(output), "resumed": 0}
+        return _finished(output, list_inputs(inputs, own), log)
     with folder_lock(parts):  # two scans writing one output would double rows
+        if overwrite:
+            _start_over(parts)
         _check_settings(parts / "scan.json", settings, output)
-        files, missing = list_inputs(inputs)
+        found = list_inputs(inputs, own)
+        files, missing = found.files, found.missing
         keys = {f: file_key(f) for f in files}
         done, dropped, changed = _reconcile(_latest(_read_parts(parts)), files, keys)
         todo = [f for f in files if keys[f] not in done]
@@ -168,14 +179,53 @@ def run_batch(
                 _commit(parts, next_part, rows)
                 next_part += 1
                 advance(len(rows))
-        lost = [error_row(item, reason, detector.threshold) for item, reason in missing.items()]
+        lost = [error_row(item, reason, detector.tiers) for item, reason in missing.items()]
         if lost:
             _commit(parts, next_part, lost)
         wanted = set(keys.values()) | {file_key(item) for item in missing}
         rows = [e["row"] for k, e in _latest(_read_parts(parts)).items() if k in wanted]
         _write_output(rows, output)
     shutil.rmtree(parts)
-    return {"output": str(output), **summarize(rows)}
+    return {"output": str(output), **summarize(rows), "skipped": found.skipped}
+
+
+def _start_over(parts: Path) -> None:
+    """--overwrite: the chunks of an earlier scan go; the lock file stays (it is held)."""
+    for p in parts.iterdir():
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.name != ".lock":
+            p.unlink()
+
+
+def _finished(output: Path, found: Found, log) -> dict:
+    """--resume on a finished output: nothing to do when it holds exactly these inputs' files,
+    refused when the inputs name others (resuming never rescans silently nor skips new files)."""
+    done = {file_key(p) for p in _output_paths(output)}
+    wanted = {file_key(f) for f in found.files} | {file_key(m) for m in found.missing}
+    new = wanted - done
+    if new:
+        raise ValueError(
+            f"{output}: is a finished scan of other inputs ({len(new)} of these files are not in it); "
+            "--overwrite scans these inputs into it again, or choose another --output"
+        )
+    log(f"{output} is complete; nothing to resume")
+    return {"output": str(output), "resumed": 0}
+
+
+def _output_paths(output: Path) -> list[str]:
+    """The file paths of a finished output's rows (raw names restored from ``path_raw_hex``)."""
+    if output.suffix == ".jsonl":
+        return [json.loads(line)["path"] for line in output.read_text(encoding="utf-8").splitlines() if line]
+    df = pd.read_csv(output, dtype=str, keep_default_na=False) if output.suffix == ".csv" else pd.read_parquet(output)
+    paths = []
+    for path, raw in zip(df["path"], df.get("path_raw_hex", [""] * len(df)), strict=True):
+        if raw:
+            path = bytes.fromhex(raw).decode("utf-8", "surrogateescape")
+        elif output.suffix == ".csv" and path.startswith("'"):
+            path = path[1:]  # spreadsheet_safe's apostrophe
+        paths.append(path)
+    return paths
 
 
 def _check_settings(recorded: Path, settings: dict, output: Path) -> None:

@@ -2,8 +2,8 @@
 
 from realorai import Detector
 det = Detector.default()            # the detector shipped inside the package
-det.predict("photo.jpg")            # {"path", "p_ai", "verdict", "threshold", "error", ...}
-det.predict(["a.jpg", "folder/"])   # one row per image found
+det.predict("photo.jpg")            # one row: {"verdict", "basis", "tier", "p_ai", "findings", "why", ...}
+det.predict(["a.jpg", "folder/"])   # one row per image found (inference.rows documents every key)
 
 It loads either family (``ModelSpec.kind``: the report's classifiers, or detectors) on either
 backend (torch, or ONNX Runtime for detectors on the CPU) and scores through the family's own
@@ -13,6 +13,7 @@ code; every front end scores through it.
 from __future__ import annotations
 
 import glob
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from realorai.imaging import Source
-from realorai.inference.inputs import expand_inputs
-from realorai.inference.rows import error_row, pixel_row
+from realorai.inference.inputs import as_input_list, expand_inputs
+from realorai.inference.rows import error_row, make_row
 from realorai.models import get_spec
 from realorai.models.checkpoint import read_meta, resolve_checkpoint
+from realorai.tiers import Tiers
 
 DEFAULT_WEIGHTS = "detector-default.safetensors"
 DEFAULT_ONNX = "detector-default.onnx"  # the same detector's graph, exported by benchmarks/build_default.py
@@ -76,7 +78,8 @@ class Detector:
 
     def __init__(self, model, meta: dict, source: str = "", backend: str = "torch", kind: str = "detector") -> None:
         self.model, self.meta, self.source, self.backend, self.kind = model, meta, source, backend, kind
-        self.threshold = float(meta.get("threshold", 0.5))
+        self.threshold = float(meta.get("threshold", 0.5))  # metrics only: verdicts come from the tiers
+        self.tiers = Tiers.from_meta(meta)
         self.name = meta.get("model", "")
 
     @classmethod
@@ -149,19 +152,30 @@ class Detector:
         return self.to_rows(paths, self.score(paths, batch_size, show_progress))
 
     def to_rows(self, paths: list[Source], s: Scores) -> list[dict]:
+        """Pixel-only rows (no provenance read: ``findings`` None); ``inference.analyze`` adds it."""
         out = []
         for i, path in enumerate(paths):
             p = None if np.isnan(s.p_ai[i]) else float(s.p_ai[i])
             # An upload's row carries its file name.
-            out.append(pixel_row(str(path), p, self.threshold, bool(s.low_confidence[i]), s.errors.get(path, "")))
+            out.append(make_row(str(path), p, self.tiers, bool(s.low_confidence[i]), s.errors.get(path, "")))
         return out
 
-    def predict(self, inputs: str | Path | list, batch_size: int = 16) -> dict | list[dict]:
-        """One row for one path (a file, or a missing one); a list of rows for a list, a folder or a glob."""
-        single = isinstance(inputs, (str, Path)) and not Path(inputs).is_dir() and not glob.has_magic(str(inputs))
-        files, missing = expand_inputs([str(i) for i in (inputs if isinstance(inputs, list) else [inputs])])
-        rows = self.rows(files, batch_size)
-        rows += [error_row(p, r, self.threshold) for p, r in missing.items()]
+    def predict(
+        self, inputs: str | os.PathLike | list | tuple, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None
+    ) -> dict | list[dict]:
+        """Rows from all the evidence (provenance, then the pixel tiers; ``pixels_only`` skips
+        provenance): one row for one path that is a file or names none, a list of rows for a list
+        or tuple, a folder or a pattern."""
+        from realorai.inference.analyze import analyze
+        from realorai.provenance import resolve
+
+        items = as_input_list(inputs)
+        single = not isinstance(inputs, (list, tuple)) and not os.path.isdir(items[0])
+        single = single and (os.path.isfile(items[0]) or not glob.has_magic(items[0]))
+        files, missing = expand_inputs(items)
+        trust = None if pixels_only else resolve(c2pa_trust)
+        rows = analyze(self, files, batch_size, provenance=not pixels_only, c2pa_trust=trust)
+        rows += [error_row(p, r, self.tiers) for p, r in missing.items()]
         return rows[0] if single else rows
 
 

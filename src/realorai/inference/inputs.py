@@ -3,28 +3,115 @@
 from __future__ import annotations
 
 import glob
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from realorai.imaging import IMAGE_EXTENSIONS, walk_files
 
+NOT_FOUND = "no such file, folder or matching pattern"
 
-def expand_inputs(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Files, folders (recursively, image extensions only) and glob patterns -> file paths.
 
-    Inputs that match nothing come back as errors rather than stopping the others.
-    """
-    files: list[str] = []
-    errors: dict[str, str] = {}
+@dataclass
+class Found:
+    """``files`` to score in order; ``missing`` {input: reason} for inputs that gave no image (a
+    missing path, an empty folder, a pattern matching only folders); ``skipped`` files found in
+    folders that do not carry an image extension (counted, listed with --verbose)."""
+
+    files: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+HEATMAP_SUFFIX = ".heatmap.png"  # what ``--heatmaps DIR`` writes: never scanned as an input
+
+
+def own_outputs(heatmaps=None, parts=None) -> list[tuple[str, str]]:
+    """What a run writes, as ``find_inputs`` exclusions: its heatmaps (by suffix, so a heatmaps
+    folder may be the scanned folder itself) and a scan's parts folder (everything in it)."""
+    out = []
+    if heatmaps:
+        out.append((str(heatmaps), HEATMAP_SUFFIX))
+    if parts:
+        out.append((str(parts), ""))
+    return out
+
+
+def _inside(path: str, excluded: list[tuple[str, str]]) -> bool:
+    real = os.path.realpath(path)
+    return any(
+        (real == e or real.startswith(e.rstrip(os.sep) + os.sep)) and real.endswith(suffix) for e, suffix in excluded
+    )
+
+
+def _folder(item: str, excluded: list[str], found: Found) -> None:
+    images, others = [], []
+    for f in walk_files(item):
+        if _inside(str(f), excluded):  # a run's own outputs (heatmaps, chunks) are never inputs
+            continue
+        (images if f.suffix.lower() in IMAGE_EXTENSIONS else others).append(str(f))
+    found.files += images
+    found.skipped += others
+    if not images:
+        what = f"{len(others)} other file{'s' if len(others) != 1 else ''} skipped" if others else "it is empty"
+        found.missing[item] = f"no image files in this folder ({what})"
+
+
+def find_inputs(inputs: list[str] | tuple[str, ...], exclude: list[tuple[str, str]] = ()) -> Found:
+    """Files, folders (recursively, image extensions only) and glob patterns -> image files.
+
+    An existing path is taken as itself even when it holds glob characters (``weird[1].jpg``);
+    an empty argument names nothing (it is never the current folder). Paths under ``exclude``
+    ((folder, name suffix) pairs: ``own_outputs``) are never inputs. Inputs that give nothing come back in
+    ``missing`` with the reason rather than stopping the others."""
+    excluded = [(os.path.realpath(e), suffix) for e, suffix in exclude]
+    found = Found()
     for item in inputs:
+        if not isinstance(item, str):
+            raise TypeError(f"inputs must be paths (str or os.PathLike), got {type(item).__name__}: {item!r}")
         p = Path(item)
-        if p.is_dir():
-            files += [str(f) for f in walk_files(p) if f.suffix.lower() in IMAGE_EXTENSIONS]
+        if not item.strip():
+            found.missing[item] = "an empty path names no file"
+        elif p.is_dir():
+            _folder(item, excluded, found)
         elif p.is_file():
-            files.append(str(p))
+            found.files.append(item)
+        elif os.path.lexists(item):
+            found.missing[item] = "not a regular file (a broken link, a device or a pipe)"
         else:
-            matches = sorted(m for m in glob.glob(item, recursive=True) if Path(m).is_file())
-            if matches:
-                files += matches
-            else:
-                errors[item] = "no such file, folder or matching pattern"
-    return list(dict.fromkeys(files)), errors
+            _pattern(item, excluded, found)
+    found.files = list(dict.fromkeys(found.files))
+    return found
+
+
+def _pattern(item: str, excluded: list[str], found: Found) -> None:
+    if not glob.has_magic(item):
+        found.missing[item] = NOT_FOUND
+        return
+    matches = sorted(glob.glob(item, recursive=True))
+    files = [m for m in matches if Path(m).is_file() and not _inside(m, excluded)]
+    if files:
+        found.files += files
+    elif matches:
+        found.missing[item] = f"the pattern matches only folders ({len(matches)}); name the folders to scan them"
+    else:
+        found.missing[item] = NOT_FOUND
+
+
+def as_input_list(inputs) -> list[str]:
+    """One path or many (str, os.PathLike, or a list or tuple of them) as a list of str; anything
+    else (bytes, None, a number) is refused by name."""
+    items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    out = []
+    for i in items:
+        if isinstance(i, (str, os.PathLike)) and not isinstance(i, bytes):
+            out.append(os.fspath(i))
+        else:
+            raise TypeError(f"inputs must be paths (str or os.PathLike), or a list of them; got {type(i).__name__}")
+    return out
+
+
+def expand_inputs(inputs: list[str], exclude: list[tuple[str, str]] = ()) -> tuple[list[str], dict[str, str]]:
+    """(image files, {input: reason} for inputs that gave none): ``find_inputs`` without the skip list."""
+    found = find_inputs(inputs, exclude)
+    return found.files, found.missing

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from realorai.imaging import IMAGE_EXTENSIONS, Upload
-from realorai.inference.inputs import expand_inputs
+from realorai.inference.inputs import Found, find_inputs
 
 LIST_SUFFIXES = (".parquet", ".csv")  # a table of paths, column "path"
 
@@ -46,8 +46,9 @@ def _source(path: str):
         return Upload(path, f.read())
 
 
-def list_sources(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Folders, globs, files, URIs and Parquet/CSV lists of paths -> paths, {input: reason}."""
+def list_sources(inputs: list[str], exclude: list[tuple[str, str]] = ()) -> Found:
+    """Folders, globs, files, URIs and Parquet/CSV lists of paths -> what was found (local paths
+    under ``exclude``, a run's own outputs, are left out)."""
     import pandas as pd
 
     files: list[str] = []
@@ -80,8 +81,8 @@ def list_sources(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
                 errors[item] = f"cannot list {item}: {type(e).__name__}: {e}"
         else:
             local.append(item)
-    found, missing = expand_inputs(local)
-    return list(dict.fromkeys(files + found)), {**errors, **missing}
+    found = find_inputs(local, exclude)
+    return Found(list(dict.fromkeys(files + found.files)), {**errors, **found.missing}, found.skipped)
 
 
 def _trust_origin(trust) -> str | None:
@@ -116,7 +117,7 @@ class Scorer:
                 sources.append((i, _source(path)))
             except Exception as e:  # unreadable: a row with the reason, never a failed task
                 reason = f"cannot read file: {type(e).__name__}: {e}"
-                rows_by_index[i] = error_row(path, reason, self.detector.threshold)
+                rows_by_index[i] = error_row(path, reason, self.detector.tiers)
         scored = analyze(self.detector, [src for _, src in sources], **self.options)
         for (i, _), row in zip(sources, scored, strict=True):
             rows_by_index[i] = row

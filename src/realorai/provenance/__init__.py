@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from realorai.imaging import ImageLoadError, Source, open_image, opened_and_decoded
 from realorai.provenance.c2pa_evidence import inspect_c2pa
-from realorai.provenance.findings import Finding, combine
+from realorai.provenance.findings import Finding, decide
 from realorai.provenance.metadata import inspect_metadata
 from realorai.provenance.trust import TrustAnchors, TrustSpec, resolve
 from realorai.provenance.watermark import inspect_watermark
 
 __all__ = [
-    "Evidence", "Finding", "TrustAnchors", "combine", "evidence_summary", "inspect_evidence", "pixel_findings",
+    "Evidence", "Finding", "TrustAnchors", "decide", "evidence_summary", "inspect_evidence", "pixel_findings",
     "resolve",
 ]  # fmt: skip
 

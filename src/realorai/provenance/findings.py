@@ -43,41 +43,39 @@ def is_verified(f: Finding) -> bool:
 
 
 FORGEABLE = {"metadata": "unsigned metadata", "watermark": "the Stable Diffusion watermark"}
+LIKELY = {"likely_ai": "ai", "likely_real": "real"}
 
 
-def combine(findings: list[Finding], p_ai: float | None, threshold: float = 0.5, pixels_only: bool = False) -> dict:
-    """The combined verdict.
+def decide(findings: list[Finding] | None, tier: str | None) -> dict:
+    """The one verdict of an image from its provenance and its pixel tier: {"verdict", "basis", "note"}.
 
-    Rule: verified provenance (a trusted, intact C2PA claim) decides when it agrees with itself.
-    Otherwise the pixel detector's P(AI) decides at its threshold, except that a strong unsigned
-    claim (generation metadata, a watermark) that disagrees with the pixels gives the verdict
-    "conflict", naming what could be forged: an unsigned claim never silently overrides the
-    pixels. With no pixel score, strong unsigned claims that agree decide, and say so. The pixel
-    score is always returned beside the verdict, never folded into it.
+    Rule (docs/PROVENANCE.md): verified provenance (a trusted, intact C2PA claim) decides when it
+    agrees with itself: verdict "ai" or "real", basis "provenance". Otherwise the pixel tier is
+    the verdict ("likely_ai", "inconclusive", "likely_real"; basis "pixels"), except that a strong
+    unsigned claim (generation metadata, a Stable Diffusion watermark) that contradicts a
+    "likely" tier makes it "inconclusive": a claim anyone can add never decides, and never lets
+    the pixels overstate either. No pixel score and no verified provenance: "inconclusive",
+    basis "none". ``findings`` None: provenance was not read (``--pixels-only``).
     """
-    pixel = None if p_ai is None else ("ai" if p_ai >= threshold else "real")
-    if pixels_only:
-        return _verdict(pixel or "unknown", "pixels" if pixel else "no pixel model", p_ai, pixel, threshold)
+    findings = findings or []
     verified = {f.points_to for f in findings if is_verified(f) and f.points_to}
     if len(verified) == 1:
-        return _verdict(verified.pop(), "provenance (strong evidence)", p_ai, pixel, threshold)
-    note = " (verified provenance conflicts)" if len(verified) > 1 else ""
+        return {"verdict": verified.pop(), "basis": "provenance", "note": ""}
+    note = "verified content credentials contradict each other" if len(verified) > 1 else ""
+    if tier is None:
+        return {"verdict": "inconclusive", "basis": "none", "note": note}
     unsigned = [f for f in findings if f.strength == "strong" and not is_verified(f) and f.points_to]
-    if pixel is None:
-        claims = {f.points_to for f in unsigned}
-        if len(claims) == 1:
-            what = ", ".join(sorted({FORGEABLE.get(f.source, f.source) for f in unsigned}))
-            return _verdict(claims.pop(), f"unsigned provenance only ({what}; could be forged)", p_ai, pixel, threshold)
-        return _verdict("unknown", "no verified provenance and no pixel model" + note, p_ai, pixel, threshold)
-    against = [f for f in unsigned if f.points_to != pixel]
+    against = [f for f in unsigned if tier in LIKELY and f.points_to != LIKELY[tier]]
     if against:
         what = ", ".join(sorted({FORGEABLE.get(f.source, f.source) for f in against}))
-        claim = against[0].points_to.upper() if against[0].points_to == "ai" else against[0].points_to
-        basis = f"conflict: {what} claims {claim}, pixels say {pixel} ({what} can be added to any image)"
-        return _verdict("conflict", basis + note, p_ai, pixel, threshold)
-    basis = "pixels" + (" (unsigned provenance agrees)" if unsigned else "")
-    return _verdict(pixel, basis + note, p_ai, pixel, threshold)
-
-
-def _verdict(verdict: str, basis: str, p_ai, pixel, threshold) -> dict:
-    return {"verdict": verdict, "basis": basis, "p_ai": p_ai, "pixel_verdict": pixel, "threshold": threshold}
+        claim = "AI" if against[0].points_to == "ai" else "real"
+        pixels = tier.replace("_", " ").replace(" ai", " AI")
+        conflict = f"{what} claims {claim} but the pixels say {pixels} ({what} can be added to any image)"
+        return {"verdict": "inconclusive", "basis": "pixels", "note": "; ".join(filter(None, [conflict, note]))}
+    if unsigned:
+        what = ", ".join(sorted({FORGEABLE.get(f.source, f.source) for f in unsigned}))
+        claim = "AI" if unsigned[0].points_to == "ai" else "real"
+        agrees = tier in LIKELY and LIKELY[tier] == unsigned[0].points_to
+        said = f"{what} {'agrees' if agrees else f'claims {claim}'} (unsigned: could be forged)"
+        note = "; ".join(filter(None, [said, note]))
+    return {"verdict": tier, "basis": "pixels", "note": note}

@@ -1,6 +1,6 @@
 """The HTTP API and the web page: ``create_app(settings)`` builds them, ``realorai serve`` runs them.
 
-POST /v1/detect   images as multipart files -> the rows of ``realorai predict --json --evidence``
+POST /v1/detect   images as multipart files -> the rows of ``realorai predict --json``
 GET  /v1/models   the loaded detector and its input contract
 GET  /healthz     the process is up;   GET /readyz   the detector is loaded
 GET  /            the page;            GET /docs     OpenAPI documentation

@@ -9,8 +9,10 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from realorai.inference.rows import SCHEMA_VERSION
 from realorai.serve.admission import Held
 from realorai.serve.deps import DetectorDep, SettingsDep, error_response, require_key
+from realorai.serve.schema import DETECT_BODY, DETECT_RESPONSES
 from realorai.serve.scoring import score_uploads
 from realorai.serve.uploads import Limits, UploadError, read_uploads
 
@@ -39,6 +41,7 @@ async def models(det: DetectorDep, settings: SettingsDep) -> dict:
                 "name": det.name,
                 "source": "shipped default" if settings.model is None else "run folder or checkpoint",
                 "threshold": det.threshold,
+                "tiers": det.tiers.to_dict(),
                 "backend": det.backend,
                 "input": {"size": d.input_size, "resize": d.resize, "crop_grid": d.crop_grid},
                 "trained_on": det.meta.get("train_datasets"),
@@ -56,15 +59,22 @@ async def models(det: DetectorDep, settings: SettingsDep) -> dict:
     }
 
 
-@router.post("/v1/detect", dependencies=[Depends(require_key)])
+@router.post("/v1/detect", dependencies=[Depends(require_key)], responses=DETECT_RESPONSES, openapi_extra=DETECT_BODY)
 async def detect(
     request: Request,
     det: DetectorDep,
     settings: SettingsDep,
     heatmap: bool = Query(False, description="Add a per-region P(AI) overlay (PNG data URI) per image."),
-    evidence: bool = Query(True, description="Add C2PA, watermark and metadata findings."),
+    evidence: bool = Query(
+        True, description="Read provenance (C2PA, watermarks, metadata); false scores pixels only (faster)."
+    ),
 ):
-    """Images as multipart file fields (any field name) -> one row per image, in order."""
+    """Images as multipart file fields (any field name) -> one row per image, in order.
+
+    Each row's ``verdict`` comes from all the evidence: verified provenance (a trusted C2PA
+    credential) decides; otherwise the pixel detector's tier. A bad file is an error row (its
+    ``error_status`` says why) and the others are still checked; when no file could be checked
+    the request fails with the first file's status."""
     state = request.app.state
     # The body is read first, under a deadline and a minimum rate, with its own slots: a client
     # that trickles its body holds a reader slot for seconds at most, never an inference slot.
@@ -81,14 +91,14 @@ async def detect(
         if not state.gate.take():
             return _busy(settings, f"{settings.queue_size} requests in progress")
         try:
-            work = partial(score_uploads, det, uploads, state.trust, evidence=evidence, heatmaps=heatmap)
+            work = partial(score_uploads, det, uploads, state.trust, provenance=evidence, heatmaps=heatmap)
             rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
         finally:
             state.gate.give()
     finally:
         held.release_all()  # the uploads' bytes count against the buffer budget until answered
-    body = {"model": det.name, "threshold": det.threshold, "results": rows}
-    if all("error_status" in r for r in rows):  # nothing could be scored: the request failed
+    body = {"model": det.name, "schema_version": SCHEMA_VERSION, "results": rows}
+    if all(r["error_status"] for r in rows):  # nothing could be scored: the request failed
         first = rows[0]
         return error_response(first["error_status"], first["error"], first["path"], **body)
     return body

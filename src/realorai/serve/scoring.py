@@ -27,19 +27,18 @@ def check_upload(upload: Upload) -> tuple[int, str]:
 
 
 def score_uploads(detector: Detector, uploads: list[Upload], trust: TrustAnchors, **options) -> list[dict]:
-    """Rows in upload order; a bad file is an error row with ``error_status``, never an exception."""
+    """Rows in upload order, each with ``error_status`` (null, or the HTTP status of a file that
+    could not be checked): a bad file is an error row, never an exception."""
     rows: list[dict | None] = [None] * len(uploads)
     good = []
     for i, u in enumerate(uploads):
         status, reason = check_upload(u)
         if status:
-            row = error_row(u.name, reason, detector.threshold)
-            rows[i] = {**row, "error_status": status}
+            rows[i] = {**error_row(u.name, reason, detector.tiers), "error_status": status}
         else:
             good.append(i)
     scored = analyze(detector, [uploads[i] for i in good], c2pa_trust=trust, **options)
     for i, row in zip(good, scored, strict=True):
-        if row["p_ai"] is None and row["error"]:
-            row["error_status"] = 422  # passed the header check, failed to decode
-        rows[i] = row
+        # 422: passed the header check, failed to decode
+        rows[i] = {**row, "error_status": 422 if row["verdict"] == "error" else None}
     return rows  # type: ignore[return-value]
