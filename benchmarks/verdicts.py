@@ -34,15 +34,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
-from realorai.tiers import balanced_weights, choose_tiers, fit_platt, tier_of  # noqa: E402
+from realorai.tiers import balanced_weights, choose_tiers, fit_platt, likely_counts, tier_of  # noqa: E402
 
 
 def tiered_errors(p: np.ndarray, y: np.ndarray, tiers) -> dict:
-    t = np.array([tier_of(v, tiers) for v in p])
-    likely = (t == "likely_ai") | (t == "likely_real")
-    wrong = ((t == "likely_ai") & (y == 0)) | ((t == "likely_real") & (y == 1))
-    return {"n": int(len(p)), "likely": int(likely.sum()), "wrong": int(wrong.sum()),
-            "inconclusive": int((t == "inconclusive").sum())}  # fmt: skip
+    return likely_counts([tier_of(v, tiers) for v in p], y)
 
 
 def nested(oos: pd.DataFrame) -> dict:

@@ -64,7 +64,8 @@ def make_ca_and_signer(org: str = "realorai tests"):
     return ca.public_bytes(pem).decode(), c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain)
 
 
-def sign_image(path, signer, source_type: str, repeat: int = 1) -> None:
+def sign_jpeg(data: bytes, path, signer, source_type: str, repeat: int = 1) -> None:
+    """Write JPEG ``data`` to ``path`` with a C2PA manifest declaring ``source_type``, signed by ``signer``."""
     actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
     actions += [{"action": "c2pa.edited", "digitalSourceType": IPTC + source_type}] * (repeat - 1)
     manifest = {
@@ -72,10 +73,14 @@ def sign_image(path, signer, source_type: str, repeat: int = 1) -> None:
         "title": path.name,
         "assertions": [{"label": "c2pa.actions", "data": {"actions": actions}}],
     }
-    src = io.BytesIO()
-    smooth_image(7, 128, noise=10).save(src, "JPEG", quality=92)
-    src.seek(0)
     out = io.BytesIO()
     with c2pa.Builder(json.dumps(manifest)) as builder:
-        builder.sign(signer, "image/jpeg", src, out)
+        builder.sign(signer, "image/jpeg", io.BytesIO(data), out)
     path.write_bytes(out.getvalue())
+
+
+def sign_image(path, signer, source_type: str, repeat: int = 1, seed: int = 7) -> None:
+    """A generated 128-px JPEG, signed (``seed`` picks its content)."""
+    src = io.BytesIO()
+    smooth_image(seed, 128, noise=10).save(src, "JPEG", quality=92)
+    sign_jpeg(src.getvalue(), path, signer, source_type, repeat)

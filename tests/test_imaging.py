@@ -260,7 +260,7 @@ def test_truncated_jpeg_closed_with_an_end_marker_is_an_error(tmp_path, progress
 
 
 def test_a_16_bit_image_converts_in_bands_not_in_float64_at_once():
-    from realorai.imaging import to_rgb
+    from realorai.rgb import to_rgb
 
     arr = (np.arange(300 * 700, dtype=np.uint32).reshape(300, 700) % 65536).astype(np.uint16)
     out = np.asarray(to_rgb(Image.fromarray(arr)))  # 300 rows: two bands of 256

@@ -17,12 +17,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from realorai import limits
+from realorai import containers, limits
 from realorai.jpeg import jpeg_truncation
 from realorai.limits import DEFAULT_MAX_PIXELS  # noqa: F401  (re-exported: the documented default)
+from realorai.rgb import to_rgb, to_srgb
 
 # Pillow's own bomb check (a warning at 89.5 MP, an error at 179 MP) is replaced by the explicit
 # limit above, checked from the header in open_image before any pixel is decoded. Warnings are
@@ -120,6 +120,7 @@ def open_image(path: Source, max_pixels: int | None = None) -> Image.Image:
             raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
     if size == 0:
         raise ImageLoadError(path, "empty file (0 bytes)")
+    _check_container(path, fp, max_pixels)
     try:
         img = Image.open(fp)  # reads the header only; the size is checked below, before decoding
     except UnidentifiedImageError as e:
@@ -144,17 +145,46 @@ def open_image(path: Source, max_pixels: int | None = None) -> Image.Image:
         img.close()
         raise ImageLoadError(
             path,
-            f"decompression bomb refused: decoding {w}x{h} {img.mode} needs ~{need / 1e6:,.0f} MB, "
+            f"decompression bomb refused: decoding {w}x{h} {img.format or ''} {img.mode} needs ~{need / 1e6:,.0f} MB, "
             f"over the limit of {budget / 1e6:,.0f} MB (REALORAI_MAX_DECODED_MB)",
             "unsupported",
         )
     return img
 
 
+def _check_container(path: Source, fp, max_pixels: int) -> None:
+    """Refuse, before Pillow opens it, a file whose opening would decode pixels (an ICO/CUR entry:
+    ``realorai.containers``) too large for the limits."""
+    if isinstance(fp, Path):
+        try:
+            with open(fp, "rb") as f:
+                if containers.is_ico(f.read(4)):
+                    why = containers.check_ico(f, max_pixels, limits.current().max_decoded_bytes)
+                else:
+                    return
+        except OSError as e:
+            raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
+    else:
+        if not containers.is_ico(fp.getvalue()[:4]):
+            return
+        why = containers.check_ico(fp, max_pixels, limits.current().max_decoded_bytes)
+    if why:
+        raise ImageLoadError(path, why, "corrupt" if why.startswith("malformed") else "unsupported")
+
+
 def decode_cost(img: Image.Image) -> int:
     """Estimated peak bytes of decoding this opened image (``limits.decoded_bytes``)."""
     alpha = "transparency" in img.info
-    return limits.decoded_bytes(img.mode, img.width, img.height, alpha, bool(img.info.get("icc_profile")))
+    icc = bool(img.info.get("icc_profile"))
+    return limits.decoded_bytes(img.mode, img.width, img.height, alpha, icc, img.format or "", _rotated(img))
+
+
+def _rotated(img: Image.Image) -> bool:
+    """Whether decoding will turn the image (an EXIF orientation other than 1): a second copy."""
+    try:
+        return img.getexif().get(0x0112, 1) not in (1, None)
+    except Exception:
+        return False
 
 
 def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None) -> Image.Image:
@@ -181,79 +211,11 @@ def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None)
         if img.getexif().get(0x0112, 1) != 1:
             img = ImageOps.exif_transpose(img) or img
     icc = img.info.get("icc_profile")
-    if icc and color_space(img) not in SRGB_NAMES:
-        converted = _to_srgb(img, icc)
+    if icc:
+        converted = to_srgb(img, icc)
         if converted is not None:
             return converted
     return to_rgb(img)
-
-
-# Profiles that already are sRGB (by description): no conversion needed.
-SRGB_NAMES = {"", "sRGB", "sRGB IEC61966-2.1", "sRGB IEC61966-2-1 black scaled", "sRGB built-in"}
-
-
-def color_space(img: Image.Image) -> str:
-    """The embedded ICC profile's description ("" when there is none or it is unreadable)."""
-    icc = img.info.get("icc_profile")
-    if not icc:
-        return ""
-    try:
-        from PIL import ImageCms
-
-        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
-    except Exception:
-        return "unreadable ICC profile"
-
-
-def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image | None:
-    """Pixels as they are meant to look, in sRGB (a Display P3 photo is not an sRGB one); None
-    when the profile cannot be applied, and the stored values are then used as they are."""
-    try:
-        from PIL import ImageCms
-
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if img.mode not in ("RGB", "CMYK", "L"):
-            img = to_rgb(img)  # transparency composited on white first, as everywhere
-        out = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        return out if out is not None else None
-    except Exception:
-        return None
-
-
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any PIL mode to RGB the same way every time."""
-    mode = img.mode
-    if mode == "RGB":
-        return img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        return Image.fromarray(_to_grey8(img), "L").convert("RGB")
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in img.info
-        img = img.convert("RGBA" if has_alpha else "RGB")
-        if not has_alpha:
-            return img
-        mode = "RGBA"
-    if mode in ("RGBA", "LA", "La", "RGBa") or (mode == "L" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
-
-
-def _to_grey8(img: Image.Image, rows: int = 256) -> np.ndarray:
-    """16-bit, 32-bit and float grey to 8 bits, a band of rows at a time: converting a 120-MP
-    16-bit image at once in float64 took 4 GB; this holds the 1-byte result and one band."""
-    # Integers scale by the bit depth, never by the image's own maximum: a dark 16-bit image
-    # stays dark (Pillow opens 16-bit files as I;16*, or I for some PNGs and TIFFs). Floats are
-    # [0, 1] (scaled to 255) or already 0-255.
-    factor = 1.0 / 257.0
-    if img.mode == "F":
-        factor = 255.0 if (img.getextrema()[1] or 0) <= 1.0 else 1.0
-    out = np.empty((img.height, img.width), dtype=np.uint8)
-    for top in range(0, img.height, rows):
-        band = np.asarray(img.crop((0, top, img.width, min(img.height, top + rows))), dtype=np.float64)
-        out[top : top + rows] = np.clip(band * factor + 0.5, 0, 255).astype(np.uint8)
-    return out
 
 
 @contextlib.contextmanager

@@ -49,16 +49,29 @@ def from_env() -> Limits:
     )
 
 
-def decoded_bytes(mode: str, width: int, height: int, has_alpha: bool = False, icc: bool = False) -> int:
+# Bytes a decoder holds beyond the stored pixels, per pixel, measured (benchmarks/serve_memory.py,
+# peak resident memory of one decode in a fresh process, Pillow 13): libwebp decodes into its own
+# RGBA buffer before Pillow copies it (16 B/px for an RGB WebP, 28 for RGBA), libavif into YUV
+# planes (9.4), OpenJPEG into 32-bit planes per channel (19.4); libjpeg's own buffers 0.3.
+_DECODER_EXTRA = {"WEBP": 12, "AVIF": 6, "JPEG2000": 16, "JPEG": 1, "MPO": 1}
+
+
+def decoded_bytes(
+    mode: str, width: int, height: int, has_alpha: bool = False, icc: bool = False, fmt: str = "",
+    rotated: bool = False,
+) -> int:  # fmt: skip
     """Estimated peak bytes of decoding an image of this mode and size into 8-bit RGB: the
     stored pixels (RGB is padded to 4 bytes in Pillow), an RGB copy unless stored as RGB, for
-    transparency the white background and composite (8 more), for an ICC profile the converted
-    copy (4 more), and for 16-bit and float images their 1-byte grey intermediate."""
+    transparency the white background and composite (12 more), for an ICC profile the converted
+    copy (4 more), for 16-bit and float images their 1-byte grey intermediate, the decoder's own
+    buffers (``_DECODER_EXTRA``), and for an EXIF-rotated image the turned copy (4 more)."""
     stored = _BYTES_PER_PIXEL.get(mode, 4)
     per_pixel = stored + (0 if mode == "RGB" else 4)
-    per_pixel += 8 if (mode in _ALPHA_MODES or has_alpha) else 0
+    per_pixel += 12 if (mode in _ALPHA_MODES or has_alpha) else 0
     per_pixel += 4 if icc else 0
     per_pixel += 1 if stored == 2 or mode in ("I", "F") else 0
+    per_pixel += _DECODER_EXTRA.get(fmt, 0)
+    per_pixel += 4 if rotated else 0
     return width * height * per_pixel
 
 

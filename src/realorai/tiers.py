@@ -53,6 +53,8 @@ class Tiers:
     best_ai: float | None = None
     best_real: float | None = None
     per_source: dict = field(default_factory=dict)
+    # Where the shares right were measured, as the sentences shown to users say it.
+    scope: str = "sources it never saw"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +88,35 @@ def tier_of(p_ai: float | None, tiers: Tiers) -> str | None:
     if tiers.likely_real_below is not None and p_ai < tiers.likely_real_below:
         return "likely_real"
     return "inconclusive"
+
+
+def likely_counts(tiers: list[str | None], y) -> dict:
+    """How many "likely" verdicts ``tiers`` hold against labels ``y`` (1 = AI), how many of them
+    were wrong, and how many are inconclusive."""
+    t, y = np.asarray(tiers, dtype=object), np.asarray(y).astype(int)
+    wrong = ((t == "likely_ai") & (y == 0)) | ((t == "likely_real") & (y == 1))
+    likely = (t == "likely_ai") | (t == "likely_real")
+    return {"n": int(len(t)), "likely": int(likely.sum()), "wrong": int(wrong.sum()),
+            "inconclusive": int((t == "inconclusive").sum())}  # fmt: skip
+
+
+def roc_auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC-AUC by average ranks (ties count half); NaN with one class or no finite score. No
+    scikit-learn: the light install measures adapted models too."""
+    scores, y = np.asarray(scores, float), np.asarray(y).astype(int)
+    ok = np.isfinite(scores)
+    scores, y = scores[ok], y[ok]
+    n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+    if not n1 or not n0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for a, e in zip(starts, ends, strict=True):
+        ranks[order[a:e]] = (a + e + 1) / 2  # the mean of ranks a+1 .. e
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def balanced_weights(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -135,13 +166,22 @@ def fit_platt(z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, iters: 
     return float(theta[0]), float(theta[1])
 
 
-def _tail_shares(p: np.ndarray, hit: np.ndarray, w: np.ndarray, from_top: bool):
+def wilson_lower(share: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """Wilson's lower confidence bound of a share measured on ``n`` images (``z`` 0: the share)."""
+    if z == 0:
+        return share
+    centre = share + z * z / (2 * n)
+    spread = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def _tail_shares(p: np.ndarray, hit: np.ndarray, w: np.ndarray, from_top: bool, z: float = 0.0):
     """For the tails of ``p`` sorted from the top (or bottom): the candidate bound, the weighted
-    share of ``hit`` in the tail, and the count of images in it."""
+    share of ``hit`` in the tail (its Wilson lower bound when ``z`` > 0), and the count of images in it."""
     order = np.argsort(-p if from_top else p, kind="stable")
     ps, hs, ws = p[order], hit[order], w[order]
-    share = np.cumsum(ws * hs) / np.cumsum(ws)
     count = np.arange(1, len(ps) + 1)
+    share = wilson_lower(np.cumsum(ws * hs) / np.cumsum(ws), count, z)
     # A tail ends where the next score differs: ties are all in or all out.
     last = np.r_[ps[1:] != ps[:-1], True]
     return ps[last], share[last], count[last]
@@ -154,11 +194,12 @@ def _best(p, hit, w, min_tail, from_top) -> float | None:
     return float(share[big].max()) if big.any() else None
 
 
-def _bound(p, hit, w, target, min_tail, from_top) -> tuple[float | None, float | None, int]:
-    """The widest tail whose share right, and that of every narrower tail of at least
-    ``min_tail`` images inside it, reaches ``target``: (bound, share right, images)."""
-    edges, share, count = _tail_shares(p, hit, w, from_top)
-    ok = (share >= target) | (count < min_tail)
+def _bound(p, hit, w, target, min_tail, from_top, z=0.0) -> tuple[float | None, float | None, int]:
+    """The widest tail whose share right (or its lower bound), and that of every narrower tail of
+    at least ``min_tail`` images inside it, reaches ``target``: (bound, share right, images)."""
+    edges, lower, count = _tail_shares(p, hit, w, from_top, z)
+    _, share, _ = _tail_shares(p, hit, w, from_top)
+    ok = (lower >= target) | (count < min_tail)
     # Widest k with ok[:k+1] all true and count[k] >= min_tail.
     bad = np.flatnonzero(~ok)
     end = bad[0] if len(bad) else len(edges)
@@ -189,21 +230,24 @@ def choose_tiers(
     target: float = TARGET,
     min_tail: int = MIN_TAIL,
     how: str = "",
+    scope: str = "sources it never saw",
+    z: float = 0.0,
 ) -> Tiers:
     """Tier bounds from out-of-source P(AI) ``p``, labels ``y`` (1 = AI) and each image's source.
 
     "likely AI" starts at the lowest P(AI) whose upper tail is at least ``target`` AI (class-
     and source-balanced) and stays so for every narrower tail of ``min_tail`` images or more;
     "likely real" mirrors it from below. A tail of fewer than ``min_tail`` images is never
-    believed on its own."""
+    believed on its own; with ``z`` > 0 a tail's share must reach ``target`` at its Wilson lower
+    bound (few images: a margin for the luck of a small sample)."""
     p, y, groups = np.asarray(p, float), np.asarray(y).astype(int), np.asarray(groups).astype(str)
     ok = np.isfinite(p)
     p, y, groups = p[ok], y[ok], groups[ok]
     if len(np.unique(y)) < 2:
-        return Tiers(how="out-of-source scores of one class only: every pixel verdict is inconclusive")
+        return Tiers(how="scores of one class only: every pixel verdict is inconclusive", scope=scope)
     w = balanced_weights(y, groups)
-    ai_from, right_ai, n_ai = _bound(p, y == 1, w, target, min_tail, from_top=True)
-    real_edge, right_real, n_real = _bound(p, y == 0, w, target, min_tail, from_top=False)
+    ai_from, right_ai, n_ai = _bound(p, y == 1, w, target, min_tail, True, z)
+    real_edge, right_real, n_real = _bound(p, y == 0, w, target, min_tail, False, z)
     # "likely real" is p < bound: the bound sits just above the tail's highest score.
     real_below = None if real_edge is None else float(np.nextafter(real_edge, np.inf))
     if ai_from is not None and real_below is not None and real_below > ai_from:
@@ -228,5 +272,5 @@ def choose_tiers(
     best_ai, best_real = _best(p, y == 1, w, min_tail, True), _best(p, y == 0, w, min_tail, False)
     return Tiers(
         ai_from, real_below, right_ai, right_real, n_ai, n_real, share, target, True, how, best_ai, best_real,
-        per_source,
+        per_source, scope,
     )  # fmt: skip

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-from realorai.cli import bench, data, evaluate, export, predict, serve, train, trust
+from realorai import limits
+from realorai.cli import adapt, bench, data, evaluate, export, predict, serve, train, trust
 from realorai.cli.common import App, err, missing_extra, shown
 
 app = App(
@@ -25,6 +26,7 @@ app.command("report")(evaluate.report_cmd)
 app.command("reproduce")(evaluate.reproduce_cmd)
 app.command("predict")(predict.predict_cmd)
 app.command("inspect")(predict.inspect_cmd)
+app.command("adapt")(adapt.adapt_cmd)
 app.command("benchmark")(bench.benchmark_cmd)
 app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve_cmd)
@@ -34,6 +36,9 @@ app.add_typer(trust.app, name="trust")
 def main() -> None:
     """The console entry point: an unexpected error is one `error:` line, not a traceback
     (set REALORAI_DEBUG=1 to see the traceback)."""
+    # Freed image buffers go back to the system, as in the server: without it each decoding
+    # thread kept its own peak, and a scan of three large images held three peaks at once.
+    limits.return_freed_memory()
     try:
         app()
     except ImportError as e:

@@ -26,7 +26,10 @@ def serve_cmd(
     import uvicorn
     from pydantic import ValidationError
 
-    from realorai.serve import ServeSettings, create_app
+    from realorai.device import device_name
+    from realorai.inference.detector import Detector
+    from realorai.provenance import resolve
+    from realorai.serve import ServeSettings, create_app, uvicorn_options
 
     given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value}
     overrides = {k: v for k, v in given.items() if v is not None}  # --port 0 and --host '' are choices too
@@ -35,10 +38,14 @@ def serve_cmd(
         settings.check_exposure()
         if settings.model is not None and not Path(settings.model).exists():
             raise ValueError(f"{settings.model}: no such run folder or checkpoint")
+        # Everything that can fail on a user's settings fails here, as one line, before serving:
+        # the trust list and the model (the app would otherwise fail inside uvicorn's start-up).
+        resolve(settings.c2pa_trust)
+        detector = Detector.load(settings.model, device_name("auto"), settings.backend)
     except ValidationError as e:
         fail("; ".join(f"REALORAI_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors()))
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     where = f"http://{settings.host}:{settings.port}/" if settings.port else f"a free port of {settings.host}"
     out.print(f"realorai: serving on {where} (uvicorn prints the address; API docs at /docs); Ctrl+C stops")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings, detector), **uvicorn_options(settings))

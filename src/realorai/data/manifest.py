@@ -17,19 +17,13 @@ import pandas as pd
 from realorai.atomic import write_with
 from realorai.data.duplicates import NEAR_DUP_MAX_DISTANCE, group_duplicates
 from realorai.hashing import sha256_file
-from realorai.imaging import (
-    IMAGE_EXTENSIONS,
-    ImageLoadError,
-    color_space,
-    decode,
-    open_image,
-    walk_files,
-)
+from realorai.imaging import IMAGE_EXTENSIONS, ImageLoadError, opened_and_decoded, walk_files
 from realorai.jpeg import jpeg_quality
 from realorai.progress import progress_bar
 from realorai.provenance import evidence_summary
 from realorai.provenance.c2pa_evidence import inspect_c2pa
 from realorai.provenance.metadata import inspect_metadata
+from realorai.rgb import color_space
 
 # Folder names that name a class, compared case-insensitively. The nearest matching ancestor
 # folder of a file gives its label; labels never come from substrings of file names.
@@ -120,15 +114,15 @@ def probe(path: Path, max_pixels: int | None = None) -> dict:
         )
         return row
     try:
-        with open_image(path, max_pixels) as img:
+        # Hashing needs only a small image: JPEG decodes at reduced scale (still reading it all).
+        # The decode holds its share of the process's decode budget, as every decode does.
+        with opened_and_decoded(path, max_pixels, draft=256) as (img, rgb):
             row.update(header_fields(img))
             metadata = inspect_metadata(img)
-            # Hashing needs only a small image: let JPEG decode at reduced scale (still reads it all).
-            rgb = decode(img, path, draft=256)
-        # A flat or degenerate (1xN) image's phash carries no information: such images all share
-        # one hash and would be grouped as "near duplicates" of each other across labels.
-        small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
-        row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
+            # A flat or degenerate (1xN) image's phash carries no information: such images all
+            # share one hash and would be grouped as "near duplicates" of each other across labels.
+            small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
+            row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
         # Provenance the audit can use (the pixel-level watermark check is left to `inspect`).
         summary = evidence_summary(metadata + inspect_c2pa(path))
         row.update({k: summary[k] for k in PROVENANCE_COLUMNS})
@@ -153,14 +147,27 @@ def scan(
         raise FileNotFoundError(f"{root}: not a folder")
     label_map = label_map or DEFAULT_LABEL_MAP
     files = walk_files(root)
+    labels = [label_for(path, root, label_map) for path in files]
+    return scan_files(files, labels, near_threshold, max_pixels, workers, show_progress, read_pairs(root))
+
+
+def scan_files(
+    files: list[Path],
+    labels: list[str | None],
+    near_threshold: int = NEAR_DUP_MAX_DISTANCE,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    show_progress: bool = True,
+    pairs: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The manifest of files whose labels are known (None: unlabeled), duplicates grouped."""
     workers = workers or min(8, os.cpu_count() or 1)
     rows = []
     with ThreadPoolExecutor(workers) as pool, progress_bar("scan", len(files), show_progress) as advance:
         for row in pool.map(lambda p: _probe_named(p, max_pixels), files):
             rows.append(row)
             advance()
-    for row, path in zip(rows, files, strict=True):
-        label = label_for(path, root, label_map)
+    for row, label in zip(rows, labels, strict=True):
         row["label"] = label or ""
         if label is None and row["status"] == "ok":
             row.update(
@@ -174,8 +181,7 @@ def scan(
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
     for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
         df[col] = df[col].fillna("").astype(str)
-    pairs = read_pairs(root)
-    df["pair"] = [pairs.get(p, "") for p in df["path"]]
+    df["pair"] = [(pairs or {}).get(p, "") for p in df["path"]]
     return group_duplicates(df, near_threshold)
 
 

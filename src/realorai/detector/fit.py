@@ -234,6 +234,16 @@ def _save_fold_scores(out: Path, folds: dict, train: pd.DataFrame, val: pd.DataF
             rows.append({"dataset": d, "path": src["path"].iloc[i], "split": part, "y": int(y), "z": float(z)})
     if rows:
         write_with(out / "out_of_source.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+    # Each fold's head: "the design trained without this dataset", the prior a few-shot benchmark
+    # adapts from (benchmarks/kshot.py).
+    heads = {
+        d: {"mu": f["head"].mu, "sigma": f["head"].sigma, "w": f["head"].w, "b": f["head"].b,
+            "C": f["head"].C, "temperature": f["temperature"]}
+        for d, f in folds.items()
+    }  # fmt: skip
+    if heads:
+        write_json(out / "out_of_source_heads.json", {d: {k: np.asarray(v).tolist() for k, v in h.items()}
+                                                      for d, h in heads.items()})  # fmt: skip
 
 
 def _choose_head(cfg: DetectorConfig, x, y, groups, f_val, y_val, log, mask=None) -> tuple[Head, dict]:

@@ -21,7 +21,7 @@ META_KEY = "realorai"
 ONNX_META = ("train_datasets", "train_fingerprint", "temperature", "saved_at", "reliability", "adapted")
 
 
-def contract(meta: dict, data_config: dict, source_sha256: str = "") -> dict:
+def contract(meta: dict, data_config: dict, source_sha256: str = "", features: int = 0) -> dict:
     """What a caller needs to use the graph, stored in its metadata."""
     return {
         "format": "realorai-onnx/1",
@@ -29,6 +29,8 @@ def contract(meta: dict, data_config: dict, source_sha256: str = "") -> dict:
         "input": {"name": "crops", "dtype": "uint8", "layout": "NCHW, RGB, 0-255", "size": data_config["input_size"]},
         "normalisation": {"mean": data_config["mean"], "std": data_config["std"], "note": "inside the graph"},
         "output": {"name": "logit", "meaning": "calibrated logit of P(AI) per crop"},
+        # A frozen design's raw features per crop (0: none), what an adapted head reads.
+        "features": {"name": "features", "size": features} if features else None,
         "crop_plan": {"size": data_config["input_size"], "grid": data_config["crop_grid"]},
         "aggregate": "P(AI) of an image = sigmoid(mean of its crops' logits)",
         "threshold": float(meta.get("threshold", 0.5)),
@@ -56,10 +58,15 @@ def export_bytes(model, meta: dict, source_sha256: str = "") -> bytes:
             self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1))
             self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1))
 
-        def forward(self, crops: torch.Tensor) -> torch.Tensor:
-            return self.net((crops.float() / 255.0 - self.mean) / self.std)[:, 1]
+        def forward(self, crops: torch.Tensor):
+            x = (crops.float() / 255.0 - self.mean) / self.std
+            if with_features:  # a frozen design: its features too, for heads adapted on them
+                f = self.net.features(x)
+                return self.net.logit(f), f
+            return self.net(x)[:, 1]
 
     model = model.cpu().eval()
+    with_features = hasattr(model, "features") and hasattr(model, "logit") and hasattr(model, "num_features")
     size = cfg.input_size
     buf = io.BytesIO()
     with torch.no_grad():
@@ -72,12 +79,13 @@ def export_bytes(model, meta: dict, source_sha256: str = "") -> bytes:
             dynamo=False,
             opset_version=OPSET,
             input_names=["crops"],
-            output_names=["logit"],
-            dynamic_axes={"crops": {0: "n"}, "logit": {0: "n"}},
+            output_names=["logit", "features"] if with_features else ["logit"],
+            dynamic_axes={"crops": {0: "n"}, "logit": {0: "n"}, **({"features": {0: "n"}} if with_features else {})},
         )
     proto = onnx.load_from_string(buf.getvalue())
     entry = proto.metadata_props.add()
-    entry.key, entry.value = META_KEY, json.dumps(contract(meta, cfg.to_dict(), source_sha256))
+    features = model.num_features if with_features else 0
+    entry.key, entry.value = META_KEY, json.dumps(contract(meta, cfg.to_dict(), source_sha256, features))
     proto.producer_name = "realorai"
     return proto.SerializeToString()
 
@@ -111,4 +119,14 @@ class OnnxCropModel:
         return self
 
     def crop_logits(self, crops: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"crops": np.ascontiguousarray(crops, dtype=np.uint8)})[0]
+        return self.session.run(["logit"], {"crops": np.ascontiguousarray(crops, dtype=np.uint8)})[0]
+
+    @property
+    def num_features(self) -> int:
+        return (self.contract.get("features") or {}).get("size", 0)
+
+    def crop_features(self, crops: np.ndarray) -> np.ndarray:
+        """Raw features per crop (a frozen design's graph exported since issue 23)."""
+        if not self.num_features:
+            raise ValueError("this ONNX graph has no features output (export it again with realorai 0.1 or later)")
+        return self.session.run(["features"], {"crops": np.ascontiguousarray(crops, dtype=np.uint8)})[0]

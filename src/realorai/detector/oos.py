@@ -47,7 +47,7 @@ def fold_logits(cfg, x, y, groups, f_val, y_val, val_groups, f_clean, train_grou
         z = np.concatenate([predict_logits(head, f_clean[mine_train]), predict_logits(head, f_val[mine_val])]) / t
         labels = np.concatenate([y[: len(train_groups)][mine_train], y_val[mine_val]])
         rows = [("train", int(i)) for i in mine_train] + [("val", int(i)) for i in mine_val]
-        out[d] = {"z": z, "y": labels, "rows": rows}
+        out[d] = {"z": z, "y": labels, "rows": rows, "head": head, "temperature": t}
         log(f"out-of-source fold {d}: {len(z)} images scored by a head fitted without it (C={head.C:g}, T={t:.2f})")
     return out
 

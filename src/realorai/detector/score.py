@@ -44,6 +44,59 @@ def crop_logits(model, crops: np.ndarray) -> np.ndarray:
         return model(x.contiguous(memory_format=torch.channels_last))[:, 1].float().cpu().numpy()
 
 
+def features_of_crops(model, crops: np.ndarray) -> np.ndarray:
+    """uint8 crops (N, 3, S, S) -> a frozen design's raw features per crop (float64)."""
+    if len(crops) > CROPS_PER_RUN:
+        parts = [features_of_crops(model, crops[i : i + CROPS_PER_RUN]) for i in range(0, len(crops), CROPS_PER_RUN)]
+        return np.concatenate(parts)
+    if hasattr(model, "crop_features"):
+        return np.asarray(model.crop_features(crops), dtype=np.float64)
+    if not hasattr(model, "features") or not hasattr(model, "num_features"):
+        raise ValueError(f"{type(model).__name__}: not a frozen design; heads are adapted on frozen features only")
+    import torch
+
+    from realorai.models import normalize
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        x = normalize(torch.from_numpy(crops).to(device), model.data_config)
+        return model.features(x.contiguous(memory_format=torch.channels_last)).double().cpu().numpy()
+
+
+def image_features(
+    model, paths: list[Source], views: int = 0, aug=None, seed: int = 0, show_progress: bool = False, transform=None
+) -> tuple[np.ndarray, np.ndarray, dict[Source, str]]:
+    """(features of each image's clean crops, averaged: (n, F); ``views`` augmented one-crop
+    views of each image: (views * n, F), view ``v`` of image ``i`` at row ``v * n + i``;
+    {path: reason} for images that could not be read, whose rows are NaN). ``transform`` changes
+    each decoded image first (a benchmark's identical re-processing of both classes)."""
+    plan = plan_of(model)
+    out = []
+    errors: dict[Source, str] = {}
+    for aug_cfg, n_views, desc in ((None, 1, "features"), (aug, views, "features (augmented views)")):
+        if n_views == 0:
+            out.append(np.zeros((0, 0)))
+            continue
+        dataset = CropDataset(paths, plan, aug_cfg, n_views, seed, transform=transform)
+        feats: np.ndarray | None = None
+        done = 0  # items come in order: item j is view j // n of image j % n
+        with progress_bar(desc, len(dataset), show_progress) as advance:
+            for batch in threaded_loader(dataset, 8, min(4, os.cpu_count() or 1)):
+                f = features_of_crops(model, batch["crops"]) if len(batch["crops"]) else np.zeros((0, 0))
+                if feats is None and f.size:
+                    feats = np.full((len(dataset), f.shape[1]), np.nan)
+                for n, i in enumerate(batch["index"]):
+                    mine = f[batch["owner"] == n] if f.size else f
+                    if len(mine) and feats is not None:
+                        feats[done + n] = mine.mean(0)
+                    if batch["error"][n]:
+                        errors[paths[i]] = batch["error"][n]
+                done += len(batch["index"])
+                advance(len(batch["index"]))
+        out.append(feats if feats is not None else np.full((len(dataset), 0), np.nan))
+    return out[0], out[1], errors
+
+
 def score_crops(
     model,
     paths: list[Source],

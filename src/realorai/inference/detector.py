@@ -24,7 +24,7 @@ from realorai.imaging import Source
 from realorai.inference.inputs import as_input_list, expand_inputs
 from realorai.inference.rows import error_row, make_row
 from realorai.models import get_spec
-from realorai.models.checkpoint import read_meta, resolve_checkpoint
+from realorai.models.checkpoint import ADAPTED_FORMAT, checkpoint_format, read_meta, resolve_checkpoint
 from realorai.tiers import Tiers
 
 DEFAULT_WEIGHTS = "detector-default.safetensors"
@@ -105,6 +105,28 @@ class Detector:
         return cls(model, meta, str(path), "onnx", "detector")
 
     @classmethod
+    def from_adapted(cls, path: str | Path, device="cpu", backend: str = "auto") -> Detector:
+        """A head written by ``realorai adapt``, on the frozen detector it was adapted from."""
+        from realorai.detector.adapt import AdaptedCropModel, LinearHead
+        from realorai.models.checkpoint import load_adapted
+
+        arrays, meta = load_adapted(path)
+        info = meta["adapted"]
+        base_path = None if info["base"]["source"] == "shipped" else info["base"]["source"]
+        if base_path is not None and not Path(base_path).exists():
+            raise FileNotFoundError(f"{path}: adapted on {base_path}, which is not here")
+        base = cls.load(base_path, device, backend)
+        size = getattr(base.model, "num_features", 0)
+        if base.name != meta["model"] or size != len(arrays["w"]):
+            raise ValueError(
+                f"{path}: adapted on {meta['model']} features ({len(arrays['w'])}); the base here is {base.name} "
+                f"({size or 'no'} features)"
+            )
+        head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
+        model = AdaptedCropModel(base.model, head, info["platt"]["a"], info["platt"]["b"])
+        return cls(model, meta, str(path), base.backend, "detector")
+
+    @classmethod
     def load(cls, path: str | Path | None, device="cpu", backend: str = "auto") -> Detector:
         """``path`` (run folder, checkpoint or exported ONNX file), or the shipped default when
         None, on ``backend``: torch, onnx (ONNX Runtime, CPU), or auto (onnx for a detector on
@@ -112,6 +134,8 @@ class Detector:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: {' | '.join(BACKENDS)}")
         checkpoint = default_weights() if path is None else resolve_checkpoint(path)
+        if _is_safetensors(checkpoint) and checkpoint_format(checkpoint) == ADAPTED_FORMAT:
+            return cls.from_adapted(checkpoint, device, backend)
         if not _is_safetensors(checkpoint):
             if backend == "torch":
                 raise ValueError(f"{path}: an ONNX file runs on the onnx backend only")

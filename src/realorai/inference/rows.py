@@ -146,24 +146,25 @@ def reliability_sentence(tier: str | None, tiers: Tiers) -> str:
         return ""
     if not tiers.available:
         return tiers.how[:1].upper() + tiers.how[1:] + "."
+    on = f"On {tiers.scope}"
     if tier == "likely_ai":
         return (
-            f"On sources it never saw, 'likely AI' was right {tiers.right_ai:.0%} of the time "
+            f"{on}, 'likely AI' was right {tiers.right_ai:.0%} of the time "
             f"({tiers.n_ai} images, AI and real weighed equally)."
         )
     if tier == "likely_real":
         return (
-            f"On sources it never saw, 'likely real' was right {tiers.right_real:.0%} of the time "
+            f"{on}, 'likely real' was right {tiers.right_real:.0%} of the time "
             f"({tiers.n_real} images, AI and real weighed equally)."
         )
     if tiers.likely_ai_from is None and tiers.likely_real_below is None:
         best = max(v for v in (tiers.best_ai, tiers.best_real, 0.0) if v is not None)
         return (
-            f"On sources it never saw, no range of this model's P(AI) was right {tiers.target:.0%} of the time "
+            f"{on}, no range of this model's P(AI) was right {tiers.target:.0%} of the time "
             f"(its most confident scores were right at most {best:.0%}): pixels alone cannot tell."
         )
     return (
-        f"On sources it never saw, scores in this range were not right {tiers.target:.0%} of the time; "
+        f"{on}, scores in this range were not right {tiers.target:.0%} of the time; "
         f"{tiers.inconclusive:.0%} of those images fell here."
     )
 

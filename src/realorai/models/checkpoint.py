@@ -21,6 +21,8 @@ from realorai.atomic import write_with
 from realorai.models.registry import DataConfig, create_model
 
 FORMAT = "realorai-checkpoint/1"
+ADAPTED_FORMAT = "realorai-adapted/1"  # a head adapted to one source on a frozen detector's features
+ADAPTED = "adapted.safetensors"
 BEST, LAST = "best.safetensors", "last.safetensors"
 SEEN_LIMIT = 100_000  # files whose hashes a checkpoint records (none past this many)
 
@@ -58,25 +60,58 @@ def save_checkpoint(path: str | Path, model, meta: dict) -> Path:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A run folder means its best checkpoint; a file is taken as it is."""
+    """A run folder means its best checkpoint (or the head ``realorai adapt`` wrote there); a
+    file is taken as it is."""
     path = Path(path)
     if path.is_dir():
-        path = path / BEST
+        path = path / BEST if (path / BEST).is_file() or not (path / ADAPTED).is_file() else path / ADAPTED
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no checkpoint here (train one with `realorai train`)")
     return path
 
 
-def read_meta(path: str | Path) -> dict:
+def read_meta(path: str | Path, formats: tuple[str, ...] = (FORMAT,)) -> dict:
     path = resolve_checkpoint(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = json.loads((f.metadata() or {}).get("realorai", "{}"))
     except Exception as e:
         raise ValueError(f"{path}: not a readable realorai checkpoint ({e})") from e
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in formats:
         raise ValueError(f"{path}: not a realorai checkpoint (format {meta.get('format')!r})")
     return meta
+
+
+def checkpoint_format(path: str | Path) -> str:
+    """The format a safetensors checkpoint declares ("" when it declares none)."""
+    try:
+        with safe_open(str(resolve_checkpoint(path)), framework="numpy") as f:
+            return json.loads((f.metadata() or {}).get("realorai", "{}")).get("format", "")
+    except Exception:
+        return ""
+
+
+def save_adapted(path: str | Path, arrays: dict, meta: dict) -> Path:
+    """An adapted head: its arrays (numpy) and metadata, in one small safetensors file (no torch)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    meta = {"format": ADAPTED_FORMAT, "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), **meta}
+    tensors = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}
+    return write_with(path, lambda p: save_file(tensors, str(p), metadata={"realorai": json.dumps(meta)}))
+
+
+def load_adapted(path: str | Path) -> tuple[dict, dict]:
+    """(arrays, metadata) of an adapted head, checked: finite numbers only."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    path = resolve_checkpoint(path)
+    meta = read_meta(path, (ADAPTED_FORMAT,))
+    arrays = load_file(str(path))
+    if not all(np.isfinite(v).all() for v in arrays.values()):
+        raise ValueError(f"{path}: an adapted head with NaN or infinite weights: a broken file")
+    return arrays, meta
 
 
 def load_checkpoint(path: str | Path, device="cpu"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from functools import lru_cache
 
 from realorai.imaging import Source, Upload
@@ -38,6 +39,23 @@ def context_for(trust: TrustSpec = None, allow_network: bool = False):
     return _context(resolve(trust).pem, allow_network)
 
 
+_JUMBF = re.compile(rb"jumb.{0,64}?c2pa", re.DOTALL)
+SCAN_BYTES = 64 * 2**20  # of a file searched for a manifest store the library did not find
+
+
+def _carries_jumbf(path: Source) -> bool:
+    """Whether the bytes hold a JUMBF box labelled c2pa (a C2PA manifest store, readable or not)."""
+    if isinstance(path, Upload):
+        return _JUMBF.search(path.data, 0, SCAN_BYTES) is not None
+    import mmap
+
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return _JUMBF.search(m, 0, SCAN_BYTES) is not None  # mapped, not read into memory
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
+        return False
+
+
 def _source_types(manifest: dict) -> list[str]:
     found = []
     for assertion in manifest.get("assertions", []):
@@ -68,6 +86,9 @@ def inspect_c2pa(path: Source, trust: TrustSpec = None, allow_network: bool = Fa
         else:
             reader = c2pa.Reader.try_create(str(path), context=context)
         if reader is None:
+            if _carries_jumbf(path):  # a manifest store the library could not parse (an XLBox of 2^62...)
+                return [Finding("c2pa", "C2PA manifest present but unreadable", "invalid", None,
+                                "a JUMBF box labelled c2pa that the C2PA library could not read")]  # fmt: skip
             return []
         with reader:
             state = reader.get_validation_state() or "Invalid"

@@ -32,6 +32,7 @@ from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
 from realorai.serve.admission import Budget
+from realorai.serve.connections import install_log_filter
 from realorai.serve.deps import error_response
 from realorai.serve.guard import cross_site, host_allowed
 from realorai.serve.routes import router
@@ -53,6 +54,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         before = limits.current()
         limits.set_limits(settings.max_pixels, int(settings.max_decoded_mb * 1e6))
         limits.return_freed_memory()
+        install_log_filter()  # after uvicorn has set its logging up: one line per cause
         app.state.trust = resolve(settings.c2pa_trust)
         try:
             app.state.detector = detector or await anyio.to_thread.run_sync(

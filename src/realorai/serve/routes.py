@@ -55,6 +55,8 @@ async def models(det: DetectorDep, settings: SettingsDep) -> dict:
             "max_decoded_mb": settings.max_decoded_mb,
             "max_buffered_mb": settings.max_buffered_mb,
             "body_timeout_s": settings.body_timeout_s,
+            "header_timeout_s": settings.header_timeout_s,
+            "max_request_pixels": settings.max_request_pixels,
         },
     }
 
@@ -91,7 +93,10 @@ async def detect(
         if not state.gate.take():
             return _busy(settings, f"{settings.queue_size} requests in progress")
         try:
-            work = partial(score_uploads, det, uploads, state.trust, provenance=evidence, heatmaps=heatmap)
+            work = partial(
+                score_uploads, det, uploads, state.trust, settings.max_request_pixels, provenance=evidence,
+                heatmaps=heatmap,
+            )  # fmt: skip
             rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
         finally:
             state.gate.give()

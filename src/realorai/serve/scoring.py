@@ -13,26 +13,40 @@ from realorai.provenance import TrustAnchors
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "DIB", "TIFF", "AVIF", "ICO", "JPEG2000", "QOI", "TGA"}
 
 
-def check_upload(upload: Upload) -> tuple[int, str]:
-    """(0, "") for an upload worth decoding, else (415 or 422, reason), from its header alone
-    (the process's pixel and decode limits: ``realorai.limits``)."""
+def check_upload(upload: Upload) -> tuple[int, str, int]:
+    """(0, "", pixels) for an upload worth decoding, else (415 or 422, reason, 0), from its header
+    alone (the process's pixel and decode limits: ``realorai.limits``)."""
     try:
         with open_image(upload) as img:
-            fmt = img.format or "unknown"
+            fmt, pixels = img.format or "unknown", img.width * img.height
     except ImageLoadError as e:
-        return (415 if e.reason.startswith(NOT_AN_IMAGE) else 422), e.reason
+        return (415 if e.reason.startswith(NOT_AN_IMAGE) else 422), e.reason, 0
     if fmt not in ACCEPTED_FORMATS:
-        return 415, f"{fmt} files are not accepted; send JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or similar"
-    return 0, ""
+        return 415, f"{fmt} files are not accepted; send JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF or similar", 0
+    return 0, "", pixels
 
 
-def score_uploads(detector: Detector, uploads: list[Upload], trust: TrustAnchors, **options) -> list[dict]:
+def score_uploads(
+    detector: Detector, uploads: list[Upload], trust: TrustAnchors, max_request_pixels: int | None = None, **options
+) -> list[dict]:
     """Rows in upload order, each with ``error_status`` (null, or the HTTP status of a file that
-    could not be checked): a bad file is an error row, never an exception."""
+    could not be checked): a bad file is an error row, never an exception. The images of one
+    request may declare ``max_request_pixels`` in all: the work a request makes is bounded by
+    what its headers declare, not by its bytes (16 tiny GIFs can declare 100 MP canvases each)."""
     rows: list[dict | None] = [None] * len(uploads)
     good = []
+    declared = 0
     for i, u in enumerate(uploads):
-        status, reason = check_upload(u)
+        status, reason, pixels = check_upload(u)
+        if not status and max_request_pixels and declared + pixels > max_request_pixels:
+            status, reason = (
+                422,
+                (
+                    f"this request's images declare {declared + pixels:,} pixels, over its limit of "
+                    f"{max_request_pixels:,} (REALORAI_MAX_REQUEST_PIXELS): send fewer or smaller images per request"
+                ),
+            )
+        declared += pixels if not status else 0
         if status:
             rows[i] = {**error_row(u.name, reason, detector.tiers), "error_status": status}
         else:

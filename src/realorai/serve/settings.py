@@ -13,6 +13,18 @@ from realorai import limits
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def _sendable_key(key: str) -> str:
+    """A key a client can send in an HTTP header: visible ASCII, no spaces at its ends. A newline
+    left by `echo` or a non-ASCII letter would make every request 401 (or match other bytes)."""
+    if key != key.strip():
+        raise ValueError("the API key starts or ends with white space (a newline from a file?): remove it")
+    bad = sorted({c for c in key if not (0x21 <= ord(c) <= 0x7E)})
+    if bad:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
+        raise ValueError(f"the API key holds characters an HTTP header cannot carry ({shown}): use visible ASCII")
+    return key
+
+
 class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REALORAI_", env_file=".env", extra="ignore", frozen=True)
 
@@ -37,6 +49,13 @@ class ServeSettings(BaseSettings):
         8.0, ge=0, description="After the first 5 s, a body arriving slower than this (kB/s) is cut off (408)."
     )
     max_readers: int = Field(128, ge=1, description="Request bodies being received at once.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A request's line and headers must arrive within this.")
+    max_connections: int = Field(
+        256, ge=1, description="Open connections at once (capped by the file-descriptor limit); more get 503."
+    )
+    max_request_pixels: int = Field(
+        240_000_000, ge=1, description="Pixels declared by all the images of one request; the files past it get 422."
+    )
     max_buffered_mb: float = Field(400.0, gt=0, description="Upload bytes held in memory, all requests together.")
     allowed_hosts: list[str] = Field(
         default_factory=list,
@@ -52,7 +71,9 @@ class ServeSettings(BaseSettings):
     def _blank_key_is_no_key(cls, v):
         # REALORAI_API_KEY= in a .env file is "no key", never a key that an empty header matches.
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
-        return None if raw is None or not str(raw).strip() else v
+        if raw is None or not str(raw).strip():
+            return None
+        return _sendable_key(str(raw))
 
     @field_validator("host")
     @classmethod

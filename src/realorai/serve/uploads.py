@@ -45,19 +45,27 @@ MAX_BOUNDARY = 70  # RFC 2046: a multipart boundary is 1 to 70 characters
 _EXTENDED = re.compile(r"filename\*\s*=\s*([A-Za-z0-9_-]*)'[^']*'([^;\s]+)", re.IGNORECASE)
 
 
+# RFC 5987 allows UTF-8 and ISO-8859-1; other charset names (utf-7, unicode_escape...) are read as
+# UTF-8, never handed to a codec that makes lone surrogates or runs escapes.
+_CHARSETS = {"utf-8": "utf-8", "utf8": "utf-8", "iso-8859-1": "latin-1", "latin-1": "latin-1", "us-ascii": "utf-8"}
+
+
+def _clean(name: str) -> str:
+    """A name safe to print and to encode as UTF-8: anything unencodable becomes U+FFFD."""
+    return name.encode("utf-8", "replace").decode("utf-8") if name else name
+
+
 def file_name(disposition: bytes) -> str | None:
     """A part's file name from its Content-Disposition: RFC 5987 ``filename*=UTF-8''...`` first
-    (RFC 6266 says it wins), else ``filename=``; None for a part that is not a file."""
+    (RFC 6266 says it wins), else ``filename=``; None for a part that is not a file. A name that
+    cannot be decoded is replaced piece by piece (U+FFFD), never an error for the request."""
     extended = _EXTENDED.search(disposition.decode("latin-1"))
     if extended:
-        charset = extended.group(1) or "utf-8"
-        try:
-            return unquote(extended.group(2), encoding=charset, errors="replace") or "upload"
-        except LookupError:  # an unknown charset name
-            return unquote(extended.group(2), encoding="utf-8", errors="replace") or "upload"
+        charset = _CHARSETS.get(extended.group(1).lower(), "utf-8")
+        return _clean(unquote(extended.group(2), encoding=charset, errors="replace")) or "upload"
     _, params = parse_options_header(disposition)
     filename = params.get(b"filename")
-    return None if filename is None else (filename.decode("utf-8", "replace") or "upload")
+    return None if filename is None else (_clean(filename.decode("utf-8", "replace")) or "upload")
 
 
 class _Collector:
