@@ -1,7 +1,7 @@
 """Labels from provenance, end to end: images that prove themselves teach the detector to
-recognise their stripped siblings (issue 23). Writes the RESULTS.md section "adapt_from_evidence".
+recognise their stripped siblings (issue 23). Writes the RESULTS.md section "adapt_from_evidence_SET".
 
-    python benchmarks/adapt_from_evidence.py [--set game450] [--ks 10 25] [--seeds 3]
+    python benchmarks/adapt_from_evidence.py [--set game450] [--base RUN] [--ks 10 25] [--seeds 3]
 
 The case, built from a training-pool set (never from c2pa-gemini5, whose SOURCE.md forbids
 training a pixel model on it): a generator that signs what it makes, as Gemini, OpenAI and
@@ -60,7 +60,7 @@ def realorai(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - t0, proc
 
 
-def one_case(df, k: int, seed: int, work: Path, signer, ca: Path) -> dict:
+def one_case(df, k: int, seed: int, work: Path, signer, ca: Path, views: int | None = None, base=None) -> dict:
     from c2pa_fixtures import sign_jpeg
 
     train, test = draw(df, k, seed)
@@ -80,8 +80,10 @@ def one_case(df, k: int, seed: int, work: Path, signer, ca: Path) -> dict:
         name = f"stripped_{i}.jpg"
         stripped(df.at[i, "path"], incoming / name)
         truth[name] = int(df.at[i, "y"])
-    trust = ["--c2pa-trust", str(ca)]
-    _, _ = realorai("predict", str(incoming), "-o", str(work / "scan.jsonl"), *trust)
+    trust = ["--c2pa-trust", str(ca), *(["--views", str(views)] if views is not None else [])]
+    model = ["--model", str(base)] if base else []
+    _, _ = realorai("predict", str(incoming), "-o", str(work / "scan.jsonl"), *trust[:2], *model)
+    trust += ["--base", str(base)] if base else []
     seconds, proc = realorai("adapt", "--from-evidence", str(work / "scan.jsonl"), "--real", str(vouched), "-o",
                              str(work / "model"), *trust)  # fmt: skip
     report = json.loads((work / "model" / "adapt_report.json").read_text())
@@ -90,7 +92,9 @@ def one_case(df, k: int, seed: int, work: Path, signer, ca: Path) -> dict:
     signed_only.mkdir()
     for f in incoming.glob("signed_*.jpg"):
         (signed_only / f.name).write_bytes(f.read_bytes())
-    plain, _ = realorai("adapt", "--ai", str(signed_only), "--real", str(vouched), "-o", str(work / "plain"))
+    plain, _ = realorai(
+        "adapt", "--ai", str(signed_only), "--real", str(vouched), "-o", str(work / "plain"), *trust[2:]
+    )
     scan = {Path(r["path"]).name: r for r in map(json.loads, (work / "scan.jsonl").read_text().splitlines())}
     scored = {
         Path(r["path"]).name: r for r in map(json.loads, (work / "model" / "scored.jsonl").read_text().splitlines())
@@ -121,6 +125,10 @@ def main() -> None:
     ap.add_argument("--set", default="game450")
     ap.add_argument("--ks", nargs="+", type=int, default=[10, 25])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--views", type=int, default=None, help="passed to `realorai adapt` (default: its own)")
+    ap.add_argument(
+        "--base", type=Path, default=None, help="detector to adapt and compare with (give one that never saw --set)"
+    )
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
     args = ap.parse_args()
     df = frame(args.data, args.set, ROOT / "runs" / "kshot")
@@ -130,25 +138,29 @@ def main() -> None:
         (Path(tmp) / "ca.pem").write_text(ca_pem)
         for k in args.ks:
             for seed in range(args.seeds):
-                r = one_case(df, k, seed, Path(tmp) / f"k{k}-s{seed}", signer, Path(tmp) / "ca.pem")
+                r = one_case(
+                    df, k, seed, Path(tmp) / f"k{k}-s{seed}", signer, Path(tmp) / "ca.pem", args.views, args.base
+                )
                 results.append(r)
                 print(json.dumps(r), flush=True)
     text = render(results, args)
-    replace_section(args.doc, "adapt_from_evidence", text)
+    replace_section(args.doc, f"adapt_from_evidence_{args.set}", text)
     print(text)
 
 
 def render(results: list[dict], args) -> str:
     command = "python benchmarks/adapt_from_evidence.py " + shlex.join(sys.argv[1:])
     lines = [
-        "## Labels from provenance: signed images teach the detector their stripped siblings "
+        f"### Labels from provenance, {args.set}: signed images teach the detector their stripped siblings "
         "(`benchmarks/adapt_from_evidence.py`)",
         "",
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
-        f"- Set: {args.set} (its AI images play a generator that signs its output; c2pa-gemini5 is never trained on)",
+        f"- Set: {args.set} (its AI images play a generator that signs its output; c2pa-gemini5 is never trained on); "
+        f"augmented views per example: {args.views if args.views is not None else 'the default of realorai adapt'}",
+        f"- Base detector (adapted from, and scored beside): {args.base or 'the shipped one'}",
         "",
-        "| K signed + K vouched | seed | labelled by provenance | stripped images scored (AI) | ROC-AUC shipped | "
+        "| K signed + K vouched | seed | labelled by provenance | stripped images scored (AI) | ROC-AUC base | "
         "ROC-AUC adapted | CV estimate | likely verdicts (wrong) | stripped AI called likely AI | "
         "`adapt --from-evidence` (scoring the stripped images too) | `adapt` on the 2K examples alone |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -159,7 +171,9 @@ def render(results: list[dict], args) -> str:
             f"**{r['auc_adapted']:.3f}** | {r['cv_auc']:.3f} | {r['likely']} ({r['wrong']}) | "
             f"{r['likely_ai_on_ai']} of {r['ai']} | {r['adapt_seconds']:.0f} s | {r['plain_seconds']:.0f} s |"
         )
-    warned = sorted({w.split(":")[0] for r in results for w in r["warnings"]})
+    # One entry per kind of warning (the text before its figures), with how many runs printed it.
+    kinds = [w.split(":")[0].split(" (")[0] for r in results for w in set(r["warnings"])]
+    warned = [f"{kind} ({kinds.count(kind)} of {len(results)} runs)" for kind in sorted(set(kinds))]
     lines += ["", f"- Warnings the adapt runs printed: {', '.join(warned) or 'none'}"]
     return "\n".join(lines) + "\n"
 

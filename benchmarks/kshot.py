@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from kshot_features import SETS, load_features  # noqa: E402
 
-from realorai.detector.adapt import MIN_TAIL, TIER_Z, LinearHead, adapt_head  # noqa: E402
+from realorai.detector.adapt import MIN_TAIL, TIER_Z, Examples, LinearHead, adapt_head  # noqa: E402
 from realorai.tiers import likely_counts, roc_auc, tier_of  # noqa: E402
 
 
@@ -77,8 +77,8 @@ def one_run(feats: dict, name: str, prior: LinearHead, k: int, seed: int, views:
         groups.append(train.astype(str))
         clean.append(np.zeros(len(train), bool))
     t0 = time.perf_counter()
-    fit = adapt_head(np.concatenate(rows), np.concatenate(ys), np.concatenate(groups), np.concatenate(clean), prior,
-                     seed=seed, min_tail=min_tail, z=z)  # fmt: skip
+    ex = Examples(np.concatenate(rows), np.concatenate(ys), np.concatenate(groups), np.concatenate(clean))
+    fit = adapt_head(ex, prior, seed=seed, min_tail=min_tail, z=z)
     seconds = time.perf_counter() - t0
     p = fit.p_ai(x[test])
     counts = likely_counts([tier_of(v, fit.tiers) for v in p], y[test])

@@ -18,7 +18,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
-LABEL = {"early": "shipped early statistics (160)", "clip": "CLIP ViT-B/16 embedding (512, INT8)"}
+LABEL = {
+    "early": "shipped early statistics (160)",
+    "clip": "CLIP ViT-B/16 of the image resized (512, INT8)",
+    "clipnative": "CLIP ViT-B/16 of native crops (512, INT8)",
+    "multiscale": "Lite0 multiscale statistics (2,848)",
+}
+
+
+def label(fs: str, reprocessed: bool) -> str:
+    name = " + ".join(LABEL.get(f, f) for f in fs.split("+"))
+    return name + (", both classes re-processed alike (512 px, JPEG q90)" if reprocessed else "")
 
 
 def load(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
@@ -27,67 +37,73 @@ def load(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
         doc = json.loads(p.read_text())
         commands.append(doc["command"])
         frames.append(pd.DataFrame(doc["results"]).assign(run=p.stem))
-    return pd.concat(frames, ignore_index=True), commands
+    df = pd.concat(frames, ignore_index=True)
+    re = df["reprocessed"] if "reprocessed" in df else pd.Series(False, index=df.index)
+    df["config"] = [label(f, bool(r)) for f, r in zip(df["features"], re.fillna(False), strict=True)]
+    return df, commands
 
 
 def auc_table(df: pd.DataFrame) -> list[str]:
     ks = sorted(df["k"].unique())
     lines = ["| features | set | prior alone | " + " | ".join(f"K = {k}" for k in ks) + " |",
              "|---|---|---|" + "---|" * len(ks)]  # fmt: skip
-    for (fs, name), part in df.groupby(["features", "set"], sort=False):
+    for (fs, name), part in df.groupby(["config", "set"], sort=False):
         cells = []
         for k in ks:
             a = part.loc[part["k"] == k, "test_auc"]
             cells.append(f"**{a.median():.2f}** ({a.min():.2f}-{a.max():.2f})" if len(a) else "")
-        lines.append(f"| {LABEL.get(fs, fs)} | {name} | {part['prior_auc'].median():.2f} | " + " | ".join(cells) + " |")
+        lines.append(f"| {fs} | {name} | {part['prior_auc'].median():.2f} | " + " | ".join(cells) + " |")
     return lines
 
 
 def targets(df: pd.DataFrame) -> list[str]:
     lines = ["| features | K | sets with median ROC-AUC ≥ target | mean abs. gap, CV estimate vs measured | "
              "likely verdicts on test images: share given, share wrong |", "|---|---|---|---|---|"]  # fmt: skip
-    for (fs, k), part in df.groupby(["features", "k"]):
+    for (fs, k), part in df.groupby(["config", "k"], sort=False):
         med = part.groupby("set")["test_auc"].median()
         goal = 0.90 if k >= 25 else 0.85 if k >= 10 else None
         ok = f"{int((med >= goal).sum())} / {len(med)} (≥ {goal:.2f})" if goal else "(no target)"
         gap = (part["cv_auc"] - part["test_auc"]).abs().mean()
         likely, wrong, n = part["likely"].sum(), part["likely_wrong"].sum(), part["n_test"].sum()
         share = f"{likely / n:.0%}, {wrong / likely:.1%} wrong" if likely else "none given"
-        lines.append(f"| {LABEL.get(fs, fs)} | {k} | {ok} | {gap:.3f} | {share} |")
+        lines.append(f"| {fs} | {k} | {ok} | {gap:.3f} | {share} |")
     return lines
 
 
 def plot(df: pd.DataFrame, out: Path) -> None:
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sets = list(dict.fromkeys(df["set"]))
-    fig, axes = plt.subplots(1, df["features"].nunique(), figsize=(6 * df["features"].nunique(), 4.5), squeeze=False)
-    for ax, (fs, part) in zip(axes[0], df.groupby("features", sort=False), strict=True):
+    configs = list(dict.fromkeys(df["config"]))
+    cols = min(2, len(configs))
+    rows = -(-len(configs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.6 * rows), squeeze=False)
+    ks = np.array(sorted(df["k"].unique()))
+    for ax, fs in zip(axes.flat, configs, strict=False):
+        part = df[df["config"] == fs]
         for i, name in enumerate(sets):
             g = part[part["set"] == name].groupby("k")["test_auc"]
-            ks = np.array(sorted(part["k"].unique()))
             med, lo, hi = g.median().reindex(ks), g.min().reindex(ks), g.max().reindex(ks)
-            ax.plot(ks, med, marker="o", label=name, color=f"C{i}")
-            ax.fill_between(ks, lo, hi, color=f"C{i}", alpha=0.15)
+            pos = np.arange(len(ks))
+            ax.plot(pos, med, marker="o", label=name, color=f"C{i}")
+            ax.fill_between(pos, lo, hi, color=f"C{i}", alpha=0.15)
         ax.axhline(0.9, color="0.4", ls="--", lw=1)
         ax.axhline(0.5, color="0.7", ls=":", lw=1)
-        ax.set(
-            xscale="log",
-            xticks=ks,
-            xticklabels=[str(k) for k in ks],
-            ylim=(0.4, 1.0),
-            xlabel="K examples per class",
-            ylabel="ROC-AUC on the set's other images",
-            title=LABEL.get(fs, fs),
-        )
-        ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle("Adapting to a source from K examples a class: median and range over seeds")
+        ax.set(xticks=np.arange(len(ks)), xticklabels=[str(k) for k in ks], ylim=(0.4, 1.0),
+               xlabel="K examples per class", ylabel="ROC-AUC, the set's other images")  # fmt: skip
+        ax.set_title("\n".join(textwrap.wrap(fs, 60)), fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in list(axes.flat)[len(configs) :]:
+        ax.axis("off")
+    fig.suptitle("Adapting to a source from K examples a class: median and range over 5 seeds")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
 
 
 def main() -> None:
@@ -96,6 +112,7 @@ def main() -> None:
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "kshot.png")
     args = ap.parse_args()
+    args.runs = [p.resolve() for p in args.runs]
     df, commands = load(args.runs)
     plot(df, args.png)
     lines = [

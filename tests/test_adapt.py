@@ -15,7 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from realorai.cli.main import app
-from realorai.detector.adapt import LinearHead, cross_validate, fit_toward, grouped_folds
+from realorai.detector.adapt import Examples, LinearHead, cross_validate, fit_toward, grouped_folds
 
 runner = CliRunner()
 
@@ -95,8 +95,8 @@ def test_near_duplicates_never_straddle_cross_validation_folds():
     y2 = np.concatenate([y, y])
     prior = LinearHead(np.zeros(60), np.ones(60), np.zeros(60), 0.0)
     twins = np.concatenate([np.arange(20), np.arange(20)]).astype(str)
-    grouped = cross_validate(x2, y2, twins, np.ones(40, bool), prior, lambdas=(1e-3,))
-    alone = cross_validate(x2, y2, np.arange(40).astype(str), np.ones(40, bool), prior, lambdas=(1e-3,))
+    grouped = cross_validate(Examples(x2, y2, twins, np.ones(40, bool)), prior, lambdas=(1e-3,))
+    alone = cross_validate(Examples(x2, y2, np.arange(40).astype(str), np.ones(40, bool)), prior, lambdas=(1e-3,))
     assert grouped.by_lam[1e-3] < 0.8 < alone.by_lam[1e-3]
 
 

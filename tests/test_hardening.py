@@ -51,9 +51,11 @@ def ico_wrapping(png: bytes) -> bytes:
 def peak_of(code: str, env: dict | None = None, timeout: float = 120) -> dict:
     """Run ``code`` in a fresh Python; it prints JSON; its peak RSS (MB) over the start is added."""
     script = textwrap.dedent(
-        """
-        import json, resource
-        def peak_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        r"""
+        import json, re
+        # VmHWM, not ru_maxrss: Linux folds the forking parent's resident size into ru_maxrss at
+        # exec, so a child of a big pytest process would start at pytest's peak and hide its own.
+        def peak_mb(): return int(re.search(r"VmHWM:\s*(\d+)", open("/proc/self/status").read())[1]) / 1024
         """
     ) + textwrap.dedent(code)
     t0 = time.perf_counter()

@@ -133,6 +133,24 @@ def balanced_weights(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return w / w.sum() * len(w) if w.sum() else w
 
 
+def damped_newton(loss, grad_hess, theta: np.ndarray, iters: int = 100, tol: float = 1e-12) -> np.ndarray:
+    """Newton steps on a convex ``loss``, each halved until the loss falls (plain Newton can
+    diverge on logistic losses far from the optimum); ``grad_hess(theta)`` gives both."""
+    current = loss(theta)
+    for _ in range(iters):
+        grad, hess = grad_hess(theta)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while loss(theta - scale * step) > current and scale > 1e-6:
+            scale /= 2
+        theta = theta - scale * step
+        new = loss(theta)
+        if current - new < tol * max(1.0, abs(current)):
+            break
+        current = new
+    return theta
+
+
 def fit_platt(z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, iters: int = 100) -> tuple[float, float]:
     """(a, b) minimising the weighted log-loss of sigmoid(a z + b) (Platt 1999): Newton steps,
     halved until the loss falls (plain Newton can diverge on logistic losses), with a small ridge
@@ -148,21 +166,12 @@ def fit_platt(z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, iters: 
         s = X @ theta
         return float(np.sum(w * (np.logaddexp(0.0, s) - y * s)) + 0.5 * ridge * theta[0] ** 2)
 
-    theta = np.zeros(2)
-    current = loss(theta)
-    for _ in range(iters):
+    def grad_hess(theta: np.ndarray):
         p = 1.0 / (1.0 + np.exp(-(X @ theta)))
         grad = X.T @ (w * (p - y)) + ridge * np.array([theta[0], 0.0])
-        hess = (X * (w * p * (1 - p))[:, None]).T @ X + np.diag([ridge, 1e-12])
-        step = np.linalg.solve(hess, grad)
-        scale = 1.0
-        while loss(theta - scale * step) > current and scale > 1e-6:
-            scale /= 2
-        theta = theta - scale * step
-        new = loss(theta)
-        if current - new < 1e-12 * max(1.0, abs(current)):
-            break
-        current = new
+        return grad, (X * (w * p * (1 - p))[:, None]).T @ X + np.diag([ridge, 1e-12])
+
+    theta = damped_newton(loss, grad_hess, np.zeros(2), iters)
     return float(theta[0]), float(theta[1])
 
 
@@ -175,30 +184,31 @@ def wilson_lower(share: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
     return (centre - spread) / (1 + z * z / n)
 
 
-def _tail_shares(p: np.ndarray, hit: np.ndarray, w: np.ndarray, from_top: bool, z: float = 0.0):
+def _tail_shares(p: np.ndarray, hit: np.ndarray, w: np.ndarray, from_top: bool, z: float = 0.0, per_image: int = 1):
     """For the tails of ``p`` sorted from the top (or bottom): the candidate bound, the weighted
-    share of ``hit`` in the tail (its Wilson lower bound when ``z`` > 0), and the count of images in it."""
+    share of ``hit`` in the tail (its Wilson lower bound when ``z`` > 0), and the count of images
+    in it (``per_image`` scores of one image count as one: views of an image are not new images)."""
     order = np.argsort(-p if from_top else p, kind="stable")
     ps, hs, ws = p[order], hit[order], w[order]
-    count = np.arange(1, len(ps) + 1)
+    count = np.arange(1, len(ps) + 1) / per_image
     share = wilson_lower(np.cumsum(ws * hs) / np.cumsum(ws), count, z)
     # A tail ends where the next score differs: ties are all in or all out.
     last = np.r_[ps[1:] != ps[:-1], True]
     return ps[last], share[last], count[last]
 
 
-def _best(p, hit, w, min_tail, from_top) -> float | None:
+def _best(p, hit, w, min_tail, from_top, per_image: int = 1) -> float | None:
     """The highest share right of any tail of at least ``min_tail`` images."""
-    _, share, count = _tail_shares(p, hit, w, from_top)
+    _, share, count = _tail_shares(p, hit, w, from_top, 0.0, per_image)
     big = count >= min_tail
     return float(share[big].max()) if big.any() else None
 
 
-def _bound(p, hit, w, target, min_tail, from_top, z=0.0) -> tuple[float | None, float | None, int]:
+def _bound(p, hit, w, target, min_tail, from_top, z=0.0, per_image=1) -> tuple[float | None, float | None, int]:
     """The widest tail whose share right (or its lower bound), and that of every narrower tail of
     at least ``min_tail`` images inside it, reaches ``target``: (bound, share right, images)."""
-    edges, lower, count = _tail_shares(p, hit, w, from_top, z)
-    _, share, _ = _tail_shares(p, hit, w, from_top)
+    edges, lower, count = _tail_shares(p, hit, w, from_top, z, per_image)
+    _, share, _ = _tail_shares(p, hit, w, from_top, 0.0, per_image)
     ok = (lower >= target) | (count < min_tail)
     # Widest k with ok[:k+1] all true and count[k] >= min_tail.
     bad = np.flatnonzero(~ok)
@@ -232,6 +242,7 @@ def choose_tiers(
     how: str = "",
     scope: str = "sources it never saw",
     z: float = 0.0,
+    rows_per_image: int = 1,
 ) -> Tiers:
     """Tier bounds from out-of-source P(AI) ``p``, labels ``y`` (1 = AI) and each image's source.
 
@@ -246,8 +257,8 @@ def choose_tiers(
     if len(np.unique(y)) < 2:
         return Tiers(how="scores of one class only: every pixel verdict is inconclusive", scope=scope)
     w = balanced_weights(y, groups)
-    ai_from, right_ai, n_ai = _bound(p, y == 1, w, target, min_tail, True, z)
-    real_edge, right_real, n_real = _bound(p, y == 0, w, target, min_tail, False, z)
+    ai_from, right_ai, n_ai = _bound(p, y == 1, w, target, min_tail, True, z, rows_per_image)
+    real_edge, right_real, n_real = _bound(p, y == 0, w, target, min_tail, False, z, rows_per_image)
     # "likely real" is p < bound: the bound sits just above the tail's highest score.
     real_below = None if real_edge is None else float(np.nextafter(real_edge, np.inf))
     if ai_from is not None and real_below is not None and real_below > ai_from:
@@ -256,6 +267,7 @@ def choose_tiers(
         ai_from = real_below = _best_cut(p, y, w, ai_from, real_below)
         right_ai, n_ai = _share_from(p, y == 1, w, ai_from, True)
         right_real, n_real = _share_from(p, y == 0, w, real_below, False)
+        n_ai, n_real = n_ai // rows_per_image, n_real // rows_per_image
     tiers = Tiers(ai_from, real_below, right_ai, right_real, n_ai, n_real, target=target, available=True, how=how)
     tiered = np.array([tier_of(v, tiers) for v in p])
     per_source = {}
@@ -269,7 +281,8 @@ def choose_tiers(
             "likely_real_wrong": int(((tiered[m] == "likely_real") & (y[m] == 1)).sum()),
         }
     share = float(np.sum(w * (tiered == "inconclusive")) / w.sum())
-    best_ai, best_real = _best(p, y == 1, w, min_tail, True), _best(p, y == 0, w, min_tail, False)
+    best_ai = _best(p, y == 1, w, min_tail, True, rows_per_image)
+    best_real = _best(p, y == 0, w, min_tail, False, rows_per_image)
     return Tiers(
         ai_from, real_below, right_ai, right_real, n_ai, n_real, share, target, True, how, best_ai, best_real,
         per_source, scope,

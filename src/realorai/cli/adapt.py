@@ -76,10 +76,12 @@ def print_report(report: dict, output: Path) -> None:
         f"adapted on {ex['ai']} AI + {ex['real']} real examples ({ex['groups']} near-duplicate groups, "
         f"{ex['views']} augmented views each) in {report['seconds']:.0f} s"
     )
+    reprocessed = cv.get("roc_auc_reprocessed")
+    again = f"; re-processed (rescaled, blurred, re-encoded) {reprocessed:.3f}" if reprocessed is not None else ""
     out.print(
         f"cross-validated ({cv['folds']}-fold, held-out examples of this source): ROC-AUC {cv['roc_auc']:.3f} "
-        f"(95% interval {lo:.2f}-{hi:.2f}); at P(AI) 0.5: false-positive rate {at['false_positive_rate']:.0%}, "
-        f"recall {at['recall']:.0%}"
+        f"(95% interval {lo:.2f}-{hi:.2f}){again}; at P(AI) 0.5: false-positive rate "
+        f"{at['false_positive_rate']:.0%}, recall {at['recall']:.0%}"
     )
     tiers = []
     if t["likely_ai_from"] is not None:

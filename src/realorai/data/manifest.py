@@ -180,7 +180,7 @@ def scan_files(
         df[col] = df[col].astype("Int64")
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
     for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
-        df[col] = df[col].fillna("").astype(str)
+        df[col] = df[col].astype(object).fillna("").astype(str)  # an all-empty column is float NaN
     df["pair"] = [(pairs or {}).get(p, "") for p in df["path"]]
     return group_duplicates(df, near_threshold)
 

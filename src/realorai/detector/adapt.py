@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from realorai.tiers import damped_newton
+
 LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # weight of the pull toward the prior
 MAX_FOLDS = 5
 
@@ -39,13 +41,16 @@ class LinearHead:
 @dataclass
 class CrossValidation:
     """What k-fold cross-validation on the examples gave: the chosen lam, its out-of-fold logits
-    (one per image, clean views only) and per-lam mean ROC-AUC."""
+    (``oof``, one per image as given; ``oof_views``, its augmented views: the same images
+    rescaled, cropped, blurred, re-encoded) and per-lam ROC-AUC."""
 
     lam: float
     oof: np.ndarray
     y: np.ndarray
     folds: int
     by_lam: dict = field(default_factory=dict)
+    oof_views: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    y_views: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def class_weights(y: np.ndarray) -> np.ndarray:
@@ -73,7 +78,7 @@ def fit_toward(x: np.ndarray, y: np.ndarray, prior: LinearHead, lam: float, iter
         z = X @ t
         return float(np.sum(s * (np.logaddexp(0, z) - y * z)) + 0.5 * np.sum(pen * (t - target) ** 2))
 
-    theta = _newton(loss, lambda t: _grad_hess(X, y, s, t, pen, target), theta, iters)
+    theta = damped_newton(loss, lambda t: _grad_hess(X, y, s, t, pen, target), theta, iters)
     return LinearHead(prior.mu, prior.sigma, theta[:-1], float(theta[-1]))
 
 
@@ -82,22 +87,6 @@ def _grad_hess(X, y, s, theta, pen, target):
     grad = X.T @ (s * (p - y)) + pen * (theta - target)
     hess = (X * (s * p * (1 - p))[:, None]).T @ X + np.diag(pen)
     return grad, hess
-
-
-def _newton(loss, grad_hess, theta: np.ndarray, iters: int) -> np.ndarray:
-    current = loss(theta)
-    for _ in range(iters):
-        grad, hess = grad_hess(theta)
-        step = np.linalg.solve(hess, grad)
-        scale = 1.0
-        while loss(theta - scale * step) > current and scale > 1e-6:
-            scale /= 2
-        theta = theta - scale * step
-        new = loss(theta)
-        if current - new < 1e-10:
-            break
-        current = new
-    return theta
 
 
 BIAS_SCALE = 100.0  # the bias as a feature of this value: its pull is lam / BIAS_SCALE^2, nearly free
@@ -121,7 +110,7 @@ def _fit_toward_dual(xs: np.ndarray, y: np.ndarray, prior: LinearHead, lam: floa
         p = 1 / (1 + np.exp(-(offset + K @ a)))
         return s * (p - y) + lam * a, (s * p * (1 - p))[:, None] * K + lam * np.eye(len(a))
 
-    alpha = _newton(loss, grad_hess, np.zeros(len(xs)), iters)
+    alpha = damped_newton(loss, grad_hess, np.zeros(len(xs)), iters)
     v = X.T @ alpha
     return LinearHead(prior.mu, prior.sigma, prior.w + v[:-1], float(prior.b + BIAS_SCALE * v[-1]))
 
@@ -147,21 +136,29 @@ def n_folds(y: np.ndarray, groups: np.ndarray) -> int:
     return min(MAX_FOLDS, per_class) if per_class >= 2 else 0
 
 
+@dataclass(frozen=True)
+class Examples:
+    """Rows to adapt on: features ``x``, labels ``y`` (1 = AI), each row's group (an image with
+    its views, or a near-duplicate group: never split between folds) and whether it is an image
+    as given (``clean``) or one of its augmented views."""
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    clean: np.ndarray
+
+
 def cross_validate(
-    x: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    clean: np.ndarray,
-    prior: LinearHead,
-    lambdas: tuple[float, ...] = LAMBDAS,
-    seed: int = 0,
+    ex: Examples, prior: LinearHead, lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0
 ) -> CrossValidation:
     """Choose lam by grouped k-fold CV. Rows are clean images and their augmented views
     (``clean`` marks the former); a group (an image with its views, or a near-duplicate group)
-    never straddles folds, and only clean rows are scored. Ties go to the larger lam (closer to
-    the prior)."""
+    never straddles folds. Held-out images are scored as given and, when there are views, as
+    their views too: the choice is made on both (a head must hold when images are re-processed),
+    ties going to the larger lam (closer to the prior)."""
     from realorai.tiers import roc_auc
 
+    x, y, groups, clean = ex.x, np.asarray(ex.y), ex.groups, ex.clean
     k = n_folds(y, groups)
     if k < 2:
         raise ValueError("cross-validation needs at least two distinct images (groups) of each class")
@@ -171,12 +168,13 @@ def cross_validate(
         oof = np.full(len(y), np.nan)
         for f in range(k):
             head = fit_toward(x[fold != f], y[fold != f], prior, lam)
-            test = (fold == f) & clean
-            oof[test] = head.logits(x[test])
-        by_lam[lam] = roc_auc(oof[clean], np.asarray(y)[clean])
-        oofs[lam] = oof[clean]
+            oof[fold == f] = head.logits(x[fold == f])
+        aucs = [roc_auc(oof[clean], y[clean])] + ([roc_auc(oof[~clean], y[~clean])] if (~clean).any() else [])
+        by_lam[lam] = float(np.mean(aucs))
+        oofs[lam] = oof
     best = max(lambdas, key=lambda lam: (round(by_lam[lam], 6), lam))
-    return CrossValidation(best, oofs[best], np.asarray(y)[clean], k, by_lam)
+    oof = oofs[best]
+    return CrossValidation(best, oof[clean], y[clean], k, by_lam, oof[~clean], y[~clean])
 
 
 def bootstrap_auc_interval(scores: np.ndarray, y: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float]:
@@ -194,9 +192,14 @@ def bootstrap_auc_interval(scores: np.ndarray, y: np.ndarray, n: int = 1000, see
 
 MIN_TAIL = 8  # out-of-fold images a tier of an adapted model needs (few examples: fewer than the 30 of a pool)
 # A tier's share right must reach the target at this Wilson lower bound: out-of-fold shares on a
-# few dozen examples are optimistic (benchmarks/kshot.py on the pool sets: 10.3-10.9% of "likely"
-# verdicts wrong on new images with the plain share, 6.1-8.3% with z = 0.5; z = 1 gave no tier).
-TIER_Z = 0.5
+# few dozen examples are optimistic (benchmarks/kshot.py, K = 25 and 50 on the five pool sets: of
+# the "likely" verdicts given on new images, 10.3-10.9% were wrong with the plain share; with
+# z = 0.5 6.1-11.8%, with z = 0.75 5.5-9.1%, also when both classes are re-processed alike; z = 1
+# gave no tier). Chosen on the pool sets only, never on playground100.
+TIER_Z = 0.75
+# With fewer held-out examples of a class than this, no tier is believed at all (K = 10 a class:
+# 27-32% of the "likely" verdicts given on new images of the pool sets were wrong).
+MIN_PER_CLASS_TIERS = 20
 
 
 @dataclass
@@ -214,32 +217,31 @@ class Adapted:
         return 1 / (1 + np.exp(-(self.a * self.head.logits(x) + self.b)))
 
 
-def adapt_head(
-    x: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    clean: np.ndarray,
-    prior: LinearHead,
-    lambdas: tuple[float, ...] = LAMBDAS,
-    seed: int = 0,
-    min_tail: int = MIN_TAIL,
-    z: float = TIER_Z,
-) -> Adapted:
+def adapt_head(ex: Examples, prior: LinearHead, seed: int = 0, min_tail: int = MIN_TAIL, z: float = TIER_Z) -> Adapted:
     """Cross-validate lam, fit on every example, calibrate and choose tiers on the out-of-fold scores."""
     from realorai.tiers import TARGET, Tiers, choose_tiers, fit_platt
 
-    cv = cross_validate(x, y, groups, clean, prior, lambdas, seed)
-    head = fit_toward(x, y, prior, cv.lam)
+    cv = cross_validate(ex, prior, seed=seed)
+    head = fit_toward(ex.x, ex.y, prior, cv.lam)
     n = len(cv.y)
-    how = f"{cv.folds}-fold cross-validation on the {n} examples it was adapted on (held-out examples of this source)"
-    a, b = fit_platt(cv.oof, cv.y, class_weights(cv.y))
+    per_image = 1 + len(cv.oof_views) // max(1, n)
+    processed = f" and {per_image - 1} re-processed views of each" if per_image > 1 else ""
+    how = f"{cv.folds}-fold cross-validation on the {n} examples it was adapted on{processed} (held-out examples)"
+    # Calibration and tiers rest on the held-out examples as given *and* re-processed: verdicts
+    # must hold for copies of the source's images that were re-encoded or resized on the way.
+    z_all, y_all = np.r_[cv.oof, cv.oof_views], np.r_[cv.y, cv.y_views]
+    a, b = fit_platt(z_all, y_all, class_weights(y_all))
+    scope = "held-out examples of the source it was adapted to"
     if a <= 0:  # cross-validation ranks the held-out examples no better than chance: no tier
-        scope = "held-out examples of the source it was adapted to"
         tiers = Tiers(available=True, target=TARGET, how=f"{how}; they could not be told apart", scope=scope)
         return Adapted(head, 0.0, 0.0, cv, tiers)
-    p = 1 / (1 + np.exp(-(a * cv.oof + b)))
-    scope = "held-out examples of the source it was adapted to"
-    tiers = choose_tiers(p, cv.y, np.full(n, "examples"), TARGET, min_tail, how=how, scope=scope, z=z)
+    p = 1 / (1 + np.exp(-(a * z_all + b)))
+    fewest = int(min((cv.y == 0).sum(), (cv.y == 1).sum()))
+    if fewest < MIN_PER_CLASS_TIERS:
+        why = f"{how}; {fewest} examples of a class are too few to measure a tier (at least {MIN_PER_CLASS_TIERS})"
+        return Adapted(head, a, b, cv, Tiers(available=True, target=TARGET, how=why, scope=scope))
+    tiers = choose_tiers(p, y_all, np.full(len(p), "examples"), TARGET, min_tail, how=how, scope=scope, z=z,
+                         rows_per_image=per_image)  # fmt: skip
     return Adapted(head, a, b, cv, tiers)
 
 

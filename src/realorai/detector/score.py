@@ -27,40 +27,52 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 CROPS_PER_RUN = 4
 
 
-def crop_logits(model, crops: np.ndarray) -> np.ndarray:
-    """uint8 crops (N, 3, S, S) -> calibrated logit of P(AI) per crop (float32, on the CPU)."""
-    if len(crops) > CROPS_PER_RUN:
-        parts = [crop_logits(model, crops[i : i + CROPS_PER_RUN]) for i in range(0, len(crops), CROPS_PER_RUN)]
-        return np.concatenate(parts)
-    if hasattr(model, "crop_logits"):
-        return np.asarray(model.crop_logits(crops), dtype=np.float32)
+def _in_runs(run, crops: np.ndarray) -> np.ndarray:
+    """``run`` over at most CROPS_PER_RUN crops at a time, the results concatenated."""
+    if len(crops) <= CROPS_PER_RUN:
+        return run(crops)
+    return np.concatenate([run(crops[i : i + CROPS_PER_RUN]) for i in range(0, len(crops), CROPS_PER_RUN)])
+
+
+def _torch_input(model, crops: np.ndarray):
     import torch
 
     from realorai.models import normalize
 
     device = next(model.parameters()).device
-    with torch.no_grad():
-        x = normalize(torch.from_numpy(crops).to(device), model.data_config)
-        return model(x.contiguous(memory_format=torch.channels_last))[:, 1].float().cpu().numpy()
+    return normalize(torch.from_numpy(crops).to(device), model.data_config).contiguous(
+        memory_format=torch.channels_last
+    )
+
+
+def crop_logits(model, crops: np.ndarray) -> np.ndarray:
+    """uint8 crops (N, 3, S, S) -> calibrated logit of P(AI) per crop (float32, on the CPU)."""
+
+    def run(part: np.ndarray) -> np.ndarray:
+        if hasattr(model, "crop_logits"):
+            return np.asarray(model.crop_logits(part), dtype=np.float32)
+        import torch
+
+        with torch.no_grad():
+            return model(_torch_input(model, part))[:, 1].float().cpu().numpy()
+
+    return _in_runs(run, crops)
 
 
 def features_of_crops(model, crops: np.ndarray) -> np.ndarray:
     """uint8 crops (N, 3, S, S) -> a frozen design's raw features per crop (float64)."""
-    if len(crops) > CROPS_PER_RUN:
-        parts = [features_of_crops(model, crops[i : i + CROPS_PER_RUN]) for i in range(0, len(crops), CROPS_PER_RUN)]
-        return np.concatenate(parts)
-    if hasattr(model, "crop_features"):
-        return np.asarray(model.crop_features(crops), dtype=np.float64)
-    if not hasattr(model, "features") or not hasattr(model, "num_features"):
+    if not hasattr(model, "crop_features") and not (hasattr(model, "features") and hasattr(model, "num_features")):
         raise ValueError(f"{type(model).__name__}: not a frozen design; heads are adapted on frozen features only")
-    import torch
 
-    from realorai.models import normalize
+    def run(part: np.ndarray) -> np.ndarray:
+        if hasattr(model, "crop_features"):
+            return np.asarray(model.crop_features(part), dtype=np.float64)
+        import torch
 
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        x = normalize(torch.from_numpy(crops).to(device), model.data_config)
-        return model.features(x.contiguous(memory_format=torch.channels_last)).double().cpu().numpy()
+        with torch.no_grad():
+            return model.features(_torch_input(model, part)).double().cpu().numpy()
+
+    return _in_runs(run, crops)
 
 
 def image_features(

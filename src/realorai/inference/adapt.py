@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from realorai.atomic import folder_lock, write_json, write_text
-from realorai.detector.adapt import adapt_head, bootstrap_auc_interval, prior_from_state
+from realorai.detector.adapt import Examples, adapt_head, bootstrap_auc_interval, prior_from_state
 from realorai.detector.augment import AugmentConfig
 from realorai.detector.score import image_features
 from realorai.inference.detector import Detector, default_weights
@@ -53,14 +53,34 @@ def warnings_for(df: pd.DataFrame, cv_auc: float, interval: tuple[float, float])
     if groups < len(df):
         out.append(f"{len(df) - groups} examples are near-duplicates of others: each group counts once in "
                    "cross-validation, so they add little")  # fmt: skip
-    formats = {label: set(df.loc[df["label"] == label, "format"]) for label in ("ai", "real")}
-    if len(formats["ai"]) == 1 and len(formats["real"]) == 1 and formats["ai"] != formats["real"]:
-        out.append(f"format shortcut: every AI example is {formats['ai'].pop()} and every real one "
-                   f"{formats['real'].pop()}: the head may learn the file format, not the source; add examples of "
-                   "each class in the other format")  # fmt: skip
+    out += shortcut_warnings(df)
     if not np.isfinite(cv_auc) or interval[0] <= 0.5:
         out.append(f"cross-validation cannot separate these examples (ROC-AUC {cv_auc:.2f}, 95% interval "
                    f"{interval[0]:.2f}-{interval[1]:.2f} includes chance): do not rely on this model")  # fmt: skip
+    return out
+
+
+def shortcut_warnings(df: pd.DataFrame) -> list[str]:
+    """File traits that alone tell the two classes of examples apart: format, JPEG quality, size.
+    The head may learn those instead of the source (a processing history, not a generator)."""
+    ai, real = df[df["label"] == "ai"], df[df["label"] == "real"]
+    out = []
+    formats = set(ai["format"]), set(real["format"])
+    if len(formats[0]) == 1 and len(formats[1]) == 1 and formats[0] != formats[1]:
+        out.append(
+            f"format shortcut: every AI example is {formats[0].pop()} and every real one {formats[1].pop()}: the "
+            "head may learn the file format, not the source; add examples of each class in the other format"
+        )
+    qa, qr = ai["jpeg_quality"].dropna(), real["jpeg_quality"].dropna()
+    if len(qa) and len(qr) and (qa.min() > qr.max() or qr.min() > qa.max()):
+        out.append(
+            f"JPEG quality shortcut: the AI examples are q{qa.min():.0f}-{qa.max():.0f} and the real ones "
+            f"q{qr.min():.0f}-{qr.max():.0f}, never overlapping: the head may learn how the files were saved"
+        )
+    sa, sr = ai["width"] * ai["height"], real["width"] * real["height"]
+    if len(sa) and len(sr) and (sa.min() > sr.max() or sr.min() > sa.max()):
+        out.append("size shortcut: every AI example is larger (or smaller) than every real one: the head may learn "
+                   "the size")  # fmt: skip
     return out
 
 
@@ -69,7 +89,14 @@ def base_prior(base: Detector, base_path: str | Path | None):
     from safetensors.numpy import load_file
 
     path = default_weights() if base_path is None else resolve_checkpoint(base_path)
-    return prior_from_state(load_file(str(path)), base.meta)
+    if base.kind != "detector" or not getattr(base.model, "num_features", 0):
+        raise ValueError(
+            f"{path}: heads are adapted on a frozen detector's features (detector-lite0-*), not on {base.name}"
+        )
+    try:
+        return prior_from_state(load_file(str(path)), base.meta)
+    except Exception as e:  # an exported .onnx file, or a checkpoint of another design
+        raise ValueError(f"{path}: adapting needs the frozen detector's checkpoint (.safetensors): {e}") from e
 
 
 def fingerprint(sha256s) -> str:
@@ -105,7 +132,7 @@ def adapt(
         y = np.tile(df["y"].to_numpy(), 1 + views)
         groups = np.tile(df["dup_group"].astype(str).to_numpy(), 1 + views)
         clean = np.r_[np.ones(len(df), bool), np.zeros(views * len(df), bool)]
-        fit = adapt_head(rows, y, groups, clean, base_prior(base, base_path), seed=seed)
+        fit = adapt_head(Examples(rows, y, groups, clean), base_prior(base, base_path), seed=seed)
         report = _report(df, fit, dropped, errors, base, base_path, views, name, time.perf_counter() - t0)
         arrays = {"mu": fit.head.mu, "sigma": fit.head.sigma, "w": fit.head.w}
         save_adapted(out / ADAPTED, arrays, _meta(report, fit, base, df))
@@ -137,6 +164,8 @@ def _report(df, fit, dropped, errors, base, base_path, views, name, seconds) -> 
             "lambda": fit.cv.lam,
             "roc_auc": auc,
             "roc_auc_95": list(interval),
+            # The held-out examples' augmented views (rescaled, cropped, blurred, re-encoded).
+            "roc_auc_reprocessed": roc_auc(fit.cv.oof_views, fit.cv.y_views) if len(fit.cv.y_views) else None,
             "by_lambda": {str(k): v for k, v in fit.cv.by_lam.items()},
             "at_0.5": {"false_positive_rate": float(called[y == 0].mean()), "recall": float(called[y == 1].mean())},
         },  # fmt: skip
@@ -169,6 +198,19 @@ def _meta(report: dict, fit, base: Detector, df: pd.DataFrame) -> dict:
     }
 
 
+def _reprocessed(cv: dict) -> str:
+    r = cv.get("roc_auc_reprocessed")
+    return "" if r is None else f"; on re-processed copies (rescaled, blurred, re-encoded) {r:.3f}"
+
+
+def _tiers_line(t: dict) -> str:
+    if t["likely_ai_from"] is None and t["likely_real_below"] is None:
+        return "no P(AI) range reached 90% right: every verdict from this model is inconclusive."
+    ai = "empty" if t["likely_ai_from"] is None else f"P(AI) >= {t['likely_ai_from']:.3f}"
+    real = "empty" if t["likely_real_below"] is None else f"P(AI) < {t['likely_real_below']:.3f}"
+    return f"likely AI {ai}; likely real {real}; {t['inconclusive']:.0%} of held-out examples between them."
+
+
 def model_card(report: dict) -> str:
     cv = report["cross_validation"]
     t = report["tiers"]
@@ -183,10 +225,9 @@ A head adapted by `realorai adapt` on the features of `{report["base"]["model"]}
 
 ## What to expect, from {cv["folds"]}-fold cross-validation on those examples
 
-- ROC-AUC {cv["roc_auc"]:.3f} (95% interval {lo:.2f}-{hi:.2f}); at P(AI) 0.5: false-positive rate
-  {cv["at_0.5"]["false_positive_rate"]:.0%}, recall {cv["at_0.5"]["recall"]:.0%}.
-- Tiers (chosen on the held-out examples' scores): likely AI from {t["likely_ai_from"]}, likely real below
-  {t["likely_real_below"]}; {t["inconclusive"]:.0%} of held-out examples between them.
+- ROC-AUC {cv["roc_auc"]:.3f} (95% interval {lo:.2f}-{hi:.2f}){_reprocessed(cv)}; at P(AI) 0.5:
+  false-positive rate {cv["at_0.5"]["false_positive_rate"]:.0%}, recall {cv["at_0.5"]["recall"]:.0%}.
+- Tiers (chosen on the held-out examples' scores, as given and re-processed): {_tiers_line(t)}
 
 ## Warnings
 
