@@ -144,3 +144,21 @@ def test_flags_are_shown_as_flags(command):
     assert result.exit_code == 0 and "<bool>" not in result.output, result.output
     if command == ["predict"]:
         assert "--pixels-only " in result.output and "--evidence" not in result.output  # hidden, still accepted
+
+
+def test_the_table_shows_names_below_the_folder_they_share(tmp_path, monkeypatch):
+    from realorai.cli.common import out
+    from realorai.cli.render import common_folder
+
+    assert common_folder(["d/a/x.png", "d/b/y.png"]) == "d"
+    assert common_folder(["d/x.png"]) == ""  # one row: its whole path
+    assert common_folder(["/abs/x.png", "rel/y.png"]) == ""
+    assert common_folder(["dx/a.png", "d/b.png"]) == ""  # a shared prefix is not a shared folder
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        smooth_image(32, 32).save(tmp_path / sub / f"{sub}.png")
+    monkeypatch.setattr(out, "width", 200)  # a wide terminal: nothing folded
+    result = runner.invoke(app, ["predict", str(tmp_path), "--pixels-only"])
+    assert result.exit_code == 0, result.output
+    assert f"file (in {tmp_path}/)" in result.output and "│ a/a.png" in result.output
+    assert "note" in result.output  # the small images' upsampling note

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 
@@ -74,16 +75,32 @@ def table_note(row: dict) -> str:
     return "; ".join(kept)
 
 
+def common_folder(paths: list[str]) -> str:
+    """The folder every path lies in, when there are several paths and one such folder ("" if not):
+    the table then shows paths below it, so a narrow terminal does not fold every name."""
+    if len(paths) < 2:
+        return ""
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) for p in paths])
+    except ValueError:  # absolute and relative paths mixed, or another drive
+        return ""
+    return folder if folder and all(p.startswith(folder + os.sep) for p in paths) else ""
+
+
 def _print_table(rows: list[dict]) -> None:
+    folder = common_folder([r["path"] for r in rows])
+    notes = [shown(table_note(r)) for r in rows]
     table = Table(caption=tiers_caption(rows) or None, expand=True)
-    table.add_column("file", ratio=3, overflow="fold")  # never cut a path or a reason
+    table.add_column(f"file (in {shown(folder)}{os.sep})" if folder else "file", ratio=3, overflow="fold")
     table.add_column("verdict", no_wrap=True)
     table.add_column("basis", no_wrap=True)
     table.add_column("P(AI), tier", min_width=13)
-    table.add_column("note", ratio=3, overflow="fold")
-    for r in rows:
+    if any(notes):  # never cut a path or a reason; no empty column
+        table.add_column("note", ratio=3, overflow="fold")
+    for r, note in zip(rows, notes, strict=True):
         score = "" if r["p_ai"] is None else f"{r['p_ai']:.3f} {SHOWN[r['tier']]}"
-        table.add_row(shown(r["path"]), _verdict(r), BASIS[r["basis"]], score, shown(table_note(r)))
+        name = r["path"][len(folder) + 1 :] if folder else r["path"]
+        table.add_row(shown(name), _verdict(r), BASIS[r["basis"]], score, *([note] if any(notes) else []))
     out.print(table)
 
 
