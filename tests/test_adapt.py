@@ -167,3 +167,19 @@ def test_the_kshot_benchmark_never_trains_on_what_it_scores():
         train, test = draw(df, 5, seed)
         assert len(train) == 10 and not set(df.loc[train, "group"]) & set(df.loc[test, "group"])
         assert not set(train) & set(test)
+
+
+def test_jpeg_quality_and_size_shortcuts_are_named_only_when_they_separate_the_classes():
+
+    from realorai.inference.adapt import shortcut_warnings
+
+    def frame(q_ai, q_real, side_ai, side_real):
+        rows = [("ai", q, s) for q, s in zip(q_ai, side_ai, strict=True)]
+        rows += [("real", q, s) for q, s in zip(q_real, side_real, strict=True)]
+        return pd.DataFrame([{"label": lab, "format": "JPEG", "jpeg_quality": q, "width": s, "height": s}
+                             for lab, q, s in rows])  # fmt: skip
+
+    apart = " ".join(shortcut_warnings(frame([95, 95], [86, 92], [1024, 1024], [512, 800])))
+    assert "JPEG quality shortcut" in apart and "q95-95" in apart and "q86-92" in apart
+    assert "size shortcut" in apart and "format shortcut" not in apart  # one format: no format shortcut
+    assert shortcut_warnings(frame([95, 88], [86, 92], [1024, 600], [512, 800])) == []  # overlapping: nothing
