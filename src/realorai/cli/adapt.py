@@ -30,7 +30,7 @@ def adapt_cmd(
     base: Annotated[Path | None, typer.Option(help="Detector to adapt (default: the shipped one).")] = None,
     name: Annotated[str, typer.Option(help="What the examples are (goes into the model card).")] = "",
     views: Annotated[int, typer.Option(help="Augmented views per example (rescale, crop, blur, JPEG).")] = 4,
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds and the augmented views.")] = 0,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
     quiet: Quiet = False,
 ) -> None:
