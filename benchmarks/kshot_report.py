@@ -18,6 +18,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reproduce_report import machine, replace_section  # noqa: E402
 
+from realorai.detector import adapt  # noqa: E402
+
 LABEL = {
     "early": "shipped early statistics (160)",
     "clip": "CLIP ViT-B/16 of the image resized (512, INT8)",
@@ -122,6 +124,8 @@ def main() -> None:
         f"- Tables: `python benchmarks/kshot_report.py {' '.join(str(p.relative_to(ROOT)) for p in args.runs)}`",
         f"- Machine: {machine()}",
         f"- Seconds per adaptation (CV and fit, features cached): median {df['seconds'].median():.2f}",
+        f"- Cross-validation of each adaptation (`realorai.detector.adapt`, as the runs used it): grouped, at most "
+        f"{adapt.MAX_FOLDS} folds, {adapt.REPEATS} fold draws averaged",
         "",
         "ROC-AUC on each set's images not drawn (and not near-duplicates of those drawn), median (min-max) over "
         "seeds; *prior alone*: the head that never saw the set ([plot](kshot.png)).",
