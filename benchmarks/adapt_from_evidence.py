@@ -95,10 +95,7 @@ def one_case(df, k: int, seed: int, work: Path, signer, ca: Path, views: int | N
     plain, _ = realorai(
         "adapt", "--ai", str(signed_only), "--real", str(vouched), "-o", str(work / "plain"), *trust[2:]
     )
-    scan = {Path(r["path"]).name: r for r in map(json.loads, (work / "scan.jsonl").read_text().splitlines())}
-    scored = {
-        Path(r["path"]).name: r for r in map(json.loads, (work / "model" / "scored.jsonl").read_text().splitlines())
-    }
+    scan, scored = rows_by_name(work / "scan.jsonl"), rows_by_name(work / "model" / "scored.jsonl")
     names = sorted(truth)
     y = np.array([truth[n] for n in names])
     p_new = np.array([scored[n]["p_ai"] for n in names], dtype=float)

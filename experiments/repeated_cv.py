@@ -5,9 +5,10 @@ draws bring its ROC-AUC estimate closer to the figure measured on the set's othe
 
 Uses benchmarks/kshot.py's cached early features and its protocol (same draws, same fold
 priors, K = 10/25/50, 5 seeds, the five pool sets; playground100 left out: never tuned on).
-Each repetition deals the groups into folds with another seed; lam is chosen on the per-lam
-ROC-AUC averaged over repetitions, and the estimate is the ROC-AUC of the out-of-fold logits
-averaged over repetitions. Prints the mean absolute and signed gap per K.
+Each repetition deals the groups into folds with another seed (`cross_validate(...,
+repeats=R)`): lam is chosen on the per-lam ROC-AUC averaged over repetitions, and the estimate
+is the ROC-AUC of the out-of-fold logits averaged over repetitions. Prints the mean absolute and
+signed gap per K.
 """
 
 from __future__ import annotations
@@ -30,21 +31,8 @@ from realorai.tiers import roc_auc  # noqa: E402
 
 def repeated(ex: A.Examples, prior: A.LinearHead, repeats: int, seed: int) -> tuple[float, float]:
     """(chosen lam, ROC-AUC of the repetition-averaged out-of-fold logits of the clean images)."""
-    x, y, groups, clean = ex.x, np.asarray(ex.y), ex.groups, ex.clean
-    k = A.n_folds(y, groups)
-    score, oof_mean = {}, {}
-    for lam in A.LAMBDAS:
-        aucs, oofs = [], []
-        for r in range(repeats):
-            fold = A.grouped_folds(y, groups, k, seed + 1000 * r)
-            oof = np.full(len(y), np.nan)
-            for f in range(k):
-                oof[fold == f] = A.fit_toward(x[fold != f], y[fold != f], prior, lam).logits(x[fold == f])
-            aucs.append(np.mean([roc_auc(oof[clean], y[clean]), roc_auc(oof[~clean], y[~clean])]))
-            oofs.append(oof)
-        score[lam], oof_mean[lam] = float(np.mean(aucs)), np.mean(oofs, axis=0)
-    best = max(A.LAMBDAS, key=lambda lam: (round(score[lam], 6), lam))
-    return best, roc_auc(oof_mean[best][clean], y[clean])
+    cv = A.cross_validate(ex, prior, seed=seed, repeats=repeats)
+    return cv.lam, roc_auc(cv.oof, cv.y)
 
 
 def main() -> None:

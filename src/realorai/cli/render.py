@@ -95,12 +95,13 @@ def _print_table(rows: list[dict]) -> None:
     table.add_column("verdict", no_wrap=True)
     table.add_column("basis", no_wrap=True)
     table.add_column("P(AI), tier", min_width=13)
-    if any(notes):  # never cut a path or a reason; no empty column
+    has_notes = any(notes)
+    if has_notes:  # never cut a path or a reason; no empty column
         table.add_column("note", ratio=3, overflow="fold")
     for r, note in zip(rows, notes, strict=True):
         score = "" if r["p_ai"] is None else f"{r['p_ai']:.3f} {SHOWN[r['tier']]}"
         name = r["path"][len(folder) + 1 :] if folder else r["path"]
-        table.add_row(shown(name), _verdict(r), BASIS[r["basis"]], score, *([note] if any(notes) else []))
+        table.add_row(shown(name), _verdict(r), BASIS[r["basis"]], score, *([note] if has_notes else []))
     out.print(table)
 
 
