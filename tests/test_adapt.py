@@ -170,7 +170,7 @@ def test_the_kshot_benchmark_never_trains_on_what_it_scores():
 
 
 def test_jpeg_quality_and_size_shortcuts_are_named_only_when_they_separate_the_classes():
-    from realorai.inference.adapt import shortcut_warnings
+    from realorai.inference.adapt_report import shortcut_warnings
 
     def frame(q_ai, q_real, side_ai, side_real):
         rows = [("ai", q, s) for q, s in zip(q_ai, side_ai, strict=True)]

@@ -212,8 +212,8 @@ def test_terminal_escapes_from_names_and_metadata_are_escaped(tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--batch-size", "-3"], "--batch-size must be at least 1"),
+        (["--batch-size", "0"], "--batch-size must be 1 to 1024"),
+        (["--batch-size", "-3"], "--batch-size must be 1 to 1024"),
         (["--chunk", "0", "-o", "x.csv"], "--chunk must be at least 1"),
         (["-o", "x.csv", "--json"], "--json prints the rows on stdout"),
         (["-o", "x.parquet", "--csv"], "--csv prints the rows on stdout"),

@@ -291,9 +291,11 @@ def test_odd_python_inputs_get_one_clear_answer(tmp_path):
     det = Detector.default()
     smooth_image(1, 64).save(tmp_path / "weird[1].jpg", format="JPEG")
     assert isinstance(det.predict(str(tmp_path / "weird[1].jpg")), dict)
-    for bad in (None, b"x.jpg", 3):
+    for bad in (None, 3):
         with pytest.raises(TypeError, match="paths"):
             det.predict(bad)
+    # Bytes are an image held in memory (issue 28), not a path: these bytes are no image.
+    assert "not a recognised image format" in det.predict(b"x.jpg")["error"]
     (tmp_path / "sub").mkdir()
     row = det.predict(str(tmp_path / "su*"))[0]
     assert "matches only folders" in row["error"]

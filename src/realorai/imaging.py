@@ -69,6 +69,7 @@ class Upload:
 
     name: str
     data: bytes
+    decoded: bool = False  # made from pixels (a PIL image, an array): no file metadata or credential came with it
 
     def __str__(self) -> str:
         return self.name

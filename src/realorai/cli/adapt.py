@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli.common import TRUST_HELP, Quiet, err, fail, out, shown
+from realorai.cli.common import EXIT_NOTHING, TRUST_HELP, Quiet, err, fail, out, shown
+
+MAX_VIEWS = 16  # views multiply feature work and memory: 16 views of 500 examples is ~1 GB of crops'
+MAX_LISTED = 10  # files named on the terminal per kind of problem
 
 
 def adapt_cmd(
@@ -29,8 +32,11 @@ def adapt_cmd(
     ] = None,
     base: Annotated[Path | None, typer.Option(help="Detector to adapt (default: the shipped one).")] = None,
     name: Annotated[str, typer.Option(help="What the examples are (goes into the model card).")] = "",
-    views: Annotated[int, typer.Option(help="Augmented views per example (rescale, crop, blur, JPEG).")] = 4,
+    views: Annotated[
+        int, typer.Option(help=f"Augmented views per example (rescale, crop, blur, JPEG), 0 to {MAX_VIEWS}.")
+    ] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds and the augmented views.")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an adapted model already in OUTPUT.")] = False,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
     quiet: Quiet = False,
 ) -> None:
@@ -41,28 +47,35 @@ def adapt_cmd(
     Exit codes: 0 adapted; 2 usage error (no output, examples of one class only...); 3 failed."""
     import pandas as pd
 
-    from realorai.inference.adapt import adapt
+    from realorai.inference.adapt import adapt, check_base
     from realorai.inference.examples import from_evidence as evidence_examples
     from realorai.inference.examples import from_folders
     from realorai.provenance import resolve
 
     if output is None:
         fail("give -o OUTPUT, the folder to write the adapted model to")
-    if views < 0:
-        fail(f"--views must be 0 or more, got {views}")
+    if not 0 <= views <= MAX_VIEWS:
+        fail(f"--views must be 0 to {MAX_VIEWS}, got {views} (each view is another decode and feature pass)")
+    _check_output(output, overwrite)
     try:
         trust = resolve(c2pa_trust)
+        check_base(base)  # before any feature work: a wrong base is refused at once
         examples = from_folders(folder, ai or [], real or [])
         unlabelled: list[str] = []
+        dropped: list[dict] = []
         if from_evidence:
-            proven, unlabelled = evidence_examples(from_evidence, trust, not quiet)
+            proven, unlabelled, dropped = evidence_examples(from_evidence, trust, not quiet)
             err.print(f"{len(proven)} examples labelled by verified provenance; {len(unlabelled)} images without it")
+            _say_dropped(dropped)
             examples = pd.concat([examples, proven], ignore_index=True).drop_duplicates("path")
         if examples.empty:
             fail("no examples: give a folder with ai/ and real/, --ai and --real, or --from-evidence")
-        report = adapt(examples, output, base, views, seed, name, not quiet, lambda m: err.print(shown(m)))
+        log = lambda m: err.print(shown(m), highlight=False)  # noqa: E731
+        report = adapt(examples, output, base, views, seed, name, not quiet, log, dropped)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    except OSError as e:  # a read-only or full file system: nothing half-written is left as a model
+        fail(f"cannot write {output}: {e.strerror or e}", EXIT_NOTHING)
     print_report(report, output)
     if unlabelled:
         _score(unlabelled, output, trust, quiet)
@@ -107,3 +120,26 @@ def _score(paths: list[str], output: Path, trust, quiet: bool) -> None:
     write_text(output / "scored.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     counts = dict(Counter(r["verdict"] for r in rows))
     out.print(f"scored the {len(rows)} images without provenance: {counts} -> {shown(str(output / 'scored.jsonl'))}")
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    """OUTPUT must be a folder (new, empty, or an adapted model replaced only with --overwrite)."""
+    if output.exists() and not output.is_dir():
+        fail(f"{output}: is a file; -o takes a folder to write the adapted model to")
+    used = [p.name for p in output.iterdir() if p.name != ".lock"] if output.is_dir() else []
+    if used and not overwrite:
+        what = "an adapted model" if (output / "adapted.safetensors").exists() else f"{len(used)} files"
+        fail(f"{output}: already holds {what}; pass --overwrite to replace it, or choose another -o")
+
+
+def _say_dropped(dropped: list[dict]) -> None:
+    """Rows of a scan that claimed verified provenance (or name files that are gone), left out."""
+    if not dropped:
+        return
+    err.print(f"[bold red]warning:[/] {len(dropped)} rows of the scan left out: their files do not verify now "
+              "(the scan's word is never taken) or are missing:", highlight=False)  # fmt: skip
+    for d in dropped[:MAX_LISTED]:
+        claim = f" (the scan says {d['claimed']})" if d["claimed"] else ""
+        err.print(f"  {shown(d['path'])}{claim}: {shown(d['reason'])}", highlight=False)
+    if len(dropped) > MAX_LISTED:
+        err.print(f"  ... and {len(dropped) - MAX_LISTED} more (adapt_report.json lists them)")

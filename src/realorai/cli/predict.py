@@ -120,10 +120,13 @@ def predict_cmd(
     _run_predict(paths, options, as_json, as_csv)
 
 
+MAX_BATCH = 1024  # images decoded and held at once by the report's classifiers (detectors run 16)
+
+
 def _check_options(batch_size, chunk, output, as_json, as_csv, resume, overwrite) -> None:
     """Refuse values and combinations that would otherwise be ignored or fail deep inside."""
-    if batch_size < 1:
-        fail(f"--batch-size must be at least 1, got {batch_size}")
+    if not 1 <= batch_size <= MAX_BATCH:
+        fail(f"--batch-size must be 1 to {MAX_BATCH}, got {batch_size} (a batch of decoded images is held in memory)")
     if chunk < 1:
         fail(f"--chunk must be at least 1, got {chunk}")
     if as_json and as_csv:

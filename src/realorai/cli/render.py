@@ -67,6 +67,8 @@ def table_note(row: dict) -> str:
     the tier caption already say; a credential's long description cut to its signer."""
     if row["verdict"] == "error":
         return row["error"]
+    if row["basis"] == "provenance" and row["verdict"] == "inconclusive":
+        return row["why"]
     if row["basis"] == "provenance":
         signer = re.search(r"signed by ([^,;()]+)", row["why"])
         return "verified C2PA credential" + (f", signed by {signer.group(1).strip()}" if signer else "")

@@ -67,6 +67,10 @@ def train_cmd(
     from realorai.models import get_spec
     from realorai.models.weights import WeightsUnavailableError
 
+    bounds = (("--views", views, 32), ("--aug-views", aug_views, 32), ("--batch-size", batch_size, 4096))
+    for flag, value, most in bounds:
+        if value is not None and value > most:  # each multiplies work or memory
+            fail(f"{flag} must be at most {most}, got {value}")
     try:
         if get_spec(model).kind == "detector":
             overrides = {"views": views, "seed": seed, "batch_size": batch_size, "epochs": epochs, "lr": lr,

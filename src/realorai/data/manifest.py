@@ -17,7 +17,7 @@ import pandas as pd
 from realorai.atomic import write_with
 from realorai.data.duplicates import NEAR_DUP_MAX_DISTANCE, group_duplicates
 from realorai.hashing import sha256_file
-from realorai.imaging import IMAGE_EXTENSIONS, ImageLoadError, opened_and_decoded, walk_files
+from realorai.imaging import IMAGE_EXTENSIONS, ImageLoadError, open_image, opened_and_decoded, walk_files
 from realorai.jpeg import jpeg_quality
 from realorai.progress import progress_bar
 from realorai.provenance import evidence_summary
@@ -123,6 +123,10 @@ def probe(path: Path, max_pixels: int | None = None) -> dict:
             # share one hash and would be grouped as "near duplicates" of each other across labels.
             small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
             row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
+        if row["format"] in ("JPEG", "MPO"):
+            # A JPEG drafted to 256 px reports the draft's size and mode: the file declares its own.
+            with open_image(path, max_pixels) as img:
+                row.update(width=img.width, height=img.height, mode=img.mode)
         # Provenance the audit can use (the pixel-level watermark check is left to `inspect`).
         summary = evidence_summary(metadata + inspect_c2pa(path))
         row.update({k: summary[k] for k in PROVENANCE_COLUMNS})

@@ -11,7 +11,6 @@ from that cross-validation, and so do the adapted model's P(AI) and tiers. Outpu
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -19,69 +18,58 @@ import numpy as np
 import pandas as pd
 
 from realorai.atomic import folder_lock, write_json, write_text
-from realorai.detector.adapt import Examples, adapt_head, bootstrap_auc_interval, prior_from_state
+from realorai.detector.adapt import Examples, adapt_head, prior_from_state
 from realorai.detector.augment import AugmentConfig
 from realorai.detector.score import image_features
+from realorai.inference.adapt_report import checkpoint_meta, make_report, model_card
 from realorai.inference.detector import Detector, default_weights
-from realorai.models.checkpoint import ADAPTED, resolve_checkpoint, save_adapted
-from realorai.tiers import roc_auc
+from realorai.inference.rows import printable, raw_hex
+from realorai.models.checkpoint import ADAPTED, ADAPTED_FORMAT, resolve_checkpoint, save_adapted
 
+MAX_VIEWS = 16  # each view is another decode and feature pass of every example
+MAX_LISTED = 10  # files named in a log message per kind of problem
 VIEWS = 4  # augmented views per example (rescale, crop, flip, blur, JPEG: the training recipe's chain)
-TOO_FEW = 10  # examples of a class under which the report warns
+FROZEN_BUILDER = "realorai.detector.network:build"  # the designs whose features a head is adapted on
 
 
 def scan_examples(examples: pd.DataFrame, show_progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The examples (path, label, origin) with hashes, format and near-duplicate groups; files that
     cannot be read or are exact copies of another are dropped (and counted)."""
-    from realorai.data.manifest import scan_files, usable
+    from realorai.data.manifest import printable_path, scan_files, usable
 
     df = scan_files([Path(p) for p in examples["path"]], examples["label"].tolist(), show_progress=show_progress)
-    df = df.merge(examples[["path", "origin"]], on="path", how="left")
+    # The scan names a file that is not UTF-8 by its printable form (and leaves it out, as data scan does).
+    origins = pd.DataFrame({"path": [printable_path(Path(p)) for p in examples["path"]],
+                            "origin": examples["origin"].astype(str).tolist()})  # fmt: skip
+    df = df.merge(origins.drop_duplicates("path"), on="path", how="left")
     good = usable(df)
     return good.assign(y=(good["label"] == "ai").astype(int)).reset_index(drop=True), df[~df.index.isin(good.index)]
 
 
-def warnings_for(df: pd.DataFrame, cv_auc: float, interval: tuple[float, float]) -> list[str]:
-    """What the report must say before anyone relies on the adapted model."""
-    out = []
-    for label in ("ai", "real"):
-        n = int((df["label"] == label).sum())
-        if n < TOO_FEW:
-            out.append(f"too few examples: {n} {label} images (at least {TOO_FEW} a class are advised; "
-                       "the figures below are rough)")  # fmt: skip
-    groups = df["dup_group"].nunique()
-    if groups < len(df):
-        out.append(f"{len(df) - groups} examples are near-duplicates of others: each group counts once in "
-                   "cross-validation, so they add little")  # fmt: skip
-    out += shortcut_warnings(df)
-    if not np.isfinite(cv_auc) or interval[0] <= 0.5:
-        out.append(f"cross-validation cannot separate these examples (ROC-AUC {cv_auc:.2f}, 95% interval "
-                   f"{interval[0]:.2f}-{interval[1]:.2f} includes chance): do not rely on this model")  # fmt: skip
-    return out
+def check_base(base_path: str | Path | None) -> Path:
+    """The base checkpoint, checked before any feature work: a frozen detector's safetensors file
+    (not an adapted head, an ONNX graph or another design), else a ValueError saying what it is."""
+    from realorai.models import get_spec
+    from realorai.models.checkpoint import checkpoint_format, read_meta
 
-
-def shortcut_warnings(df: pd.DataFrame) -> list[str]:
-    """File traits that alone tell the two classes of examples apart: format, JPEG quality, size.
-    The head may learn those instead of the source (a processing history, not a generator)."""
-    ai, real = df[df["label"] == "ai"], df[df["label"] == "real"]
-    out = []
-    formats = set(ai["format"]), set(real["format"])
-    if len(formats[0]) == 1 and len(formats[1]) == 1 and formats[0] != formats[1]:
-        out.append(
-            f"format shortcut: every AI example is {formats[0].pop()} and every real one {formats[1].pop()}: the "
-            "head may learn the file format, not the source; add examples of each class in the other format"
-        )
-    qa, qr = ai["jpeg_quality"].dropna(), real["jpeg_quality"].dropna()
-    if len(qa) and len(qr) and (qa.min() > qr.max() or qr.min() > qa.max()):
-        out.append(
-            f"JPEG quality shortcut: the AI examples are q{qa.min():.0f}-{qa.max():.0f} and the real ones "
-            f"q{qr.min():.0f}-{qr.max():.0f}, never overlapping: the head may learn how the files were saved"
-        )
-    sa, sr = ai["width"] * ai["height"], real["width"] * real["height"]
-    if len(sa) and len(sr) and (sa.min() > sr.max() or sr.min() > sa.max()):
-        out.append("size shortcut: every AI example is larger (or smaller) than every real one: the head may learn "
-                   "the size")  # fmt: skip
-    return out
+    path = default_weights() if base_path is None else resolve_checkpoint(base_path)
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9 or head[8:9] != b"{":
+        raise ValueError(f"{path}: not a safetensors checkpoint (an ONNX graph or another file): adapting needs "
+                         "the frozen detector's checkpoint, e.g. its run folder")  # fmt: skip
+    if checkpoint_format(path) == ADAPTED_FORMAT:
+        raise ValueError(f"{path}: an adapted head (written by realorai adapt), not a detector; adapt from the "
+                         "detector it was adapted on (its adapt_report.json names the base)")  # fmt: skip
+    meta = read_meta(path)
+    try:
+        spec = get_spec(meta["model"])
+    except KeyError:
+        raise ValueError(f"{path}: names model {meta.get('model')!r}, which this realorai does not know") from None
+    if spec.builder != FROZEN_BUILDER:
+        raise ValueError(f"{path}: heads are adapted on a frozen detector's features (detector-lite0-early, "
+                         f"-pooled, -multiscale, -npr), not on {meta['model']}")  # fmt: skip
+    return path
 
 
 def base_prior(base: Detector, base_path: str | Path | None):
@@ -95,12 +83,36 @@ def base_prior(base: Detector, base_path: str | Path | None):
         )
     try:
         return prior_from_state(load_file(str(path)), base.meta)
-    except Exception as e:  # an exported .onnx file, or a checkpoint of another design
+    except Exception as e:  # a checkpoint of another design
         raise ValueError(f"{path}: adapting needs the frozen detector's checkpoint (.safetensors): {e}") from e
 
 
-def fingerprint(sha256s) -> str:
-    return hashlib.sha256("\n".join(sorted(sha256s)).encode()).hexdigest()
+def say_unusable(dropped: pd.DataFrame, log) -> None:
+    """Examples the scan could not use (missing, unreadable, exact copies), said on the terminal."""
+    if dropped.empty:
+        return
+    counts = dropped["status"].value_counts().to_dict()
+    log(f"{len(dropped)} examples left out ({', '.join(f'{n} {k}' for k, n in counts.items())}):")
+    for r in dropped.head(MAX_LISTED).itertuples():
+        log(f"  {r.path}: {r.reason or r.status}")
+    if len(dropped) > MAX_LISTED:
+        log(f"  ... and {len(dropped) - MAX_LISTED} more (adapt_report.json lists them)")
+
+
+def _both_classes(df: pd.DataFrame, dropped: pd.DataFrame) -> None:
+    if df["y"].nunique() < 2:
+        have = f"{int(df['y'].sum())} AI and {int((1 - df['y']).sum())} real usable examples"
+        lost = f"; {len(dropped)} more were left out (above)" if len(dropped) else ""
+        raise ValueError(f"adapting needs examples of both classes (ai and real): {have}{lost}")
+
+
+def examples_csv(df: pd.DataFrame) -> str:
+    """examples.csv: names printable (a name that is not UTF-8 escaped, its bytes in path_raw_hex)."""
+    table = df[["path", "label", "origin", "sha256", "dup_group", "format"]].copy()
+    table["path_raw_hex"] = table["path"].map(raw_hex)
+    table["path"] = table["path"].map(printable)
+    table["origin"] = table["origin"].astype(str).map(printable)
+    return table.to_csv(index=False)
 
 
 def adapt(
@@ -112,133 +124,42 @@ def adapt(
     name: str = "",
     show_progress: bool = True,
     log=print,
+    evidence_dropped: list[dict] | None = None,
 ) -> dict:
     """Adapt the base detector (the shipped one when None) to the source of ``examples`` (columns
-    path, label "ai"/"real", origin) and write the adapted model into ``out``; returns the report."""
+    path, label "ai"/"real", origin) and write the adapted model into ``out``; returns the report.
+    ``evidence_dropped``: scan rows whose claimed provenance did not verify (for the report)."""
     out = Path(out)
     t0 = time.perf_counter()
+    if not 0 <= views <= MAX_VIEWS:
+        raise ValueError(f"views must be 0 to {MAX_VIEWS}, got {views}")
+    check_base(base_path)
     with folder_lock(out):
         base = Detector.load(base_path)
+        prior = base_prior(base, base_path)
         df, dropped = scan_examples(examples, show_progress)
-        if df["y"].nunique() < 2:
-            raise ValueError("adapting needs examples of both classes (ai and real)")
+        say_unusable(dropped, log)
+        _both_classes(df, dropped)
         x, xv, errors = image_features(base.model, df["path"].tolist(), views, AugmentConfig(), seed, show_progress)
         keep = np.isfinite(x).all(1)
         if not keep.all():
-            log(f"{int((~keep).sum())} examples could not be read and are left out")
+            log(f"{int((~keep).sum())} examples could not be read and are left out:")
+            for p in df["path"][~keep].head(MAX_LISTED):
+                log(f"  {p}: {errors.get(p, 'unreadable')}")
         df, x = df[keep].reset_index(drop=True), x[keep]
+        _both_classes(df, dropped)
         xv = xv.reshape(views, len(keep), -1)[:, keep] if views else np.zeros((0, len(df), x.shape[1]))
         rows = np.concatenate([x, *xv])
         y = np.tile(df["y"].to_numpy(), 1 + views)
         groups = np.tile(df["dup_group"].astype(str).to_numpy(), 1 + views)
         clean = np.r_[np.ones(len(df), bool), np.zeros(views * len(df), bool)]
-        fit = adapt_head(Examples(rows, y, groups, clean), base_prior(base, base_path), seed=seed)
-        report = _report(df, fit, dropped, errors, base, base_path, views, name, time.perf_counter() - t0)
+        fit = adapt_head(Examples(rows, y, groups, clean), prior, seed=seed)
+        report = make_report(df, fit, dropped, errors, base, base_path, views, name, time.perf_counter() - t0)
+        report["examples"]["evidence_dropped"] = [{k: printable(str(v)) for k, v in d.items()}
+                                                  for d in evidence_dropped or []]  # fmt: skip
         arrays = {"mu": fit.head.mu, "sigma": fit.head.sigma, "w": fit.head.w}
-        save_adapted(out / ADAPTED, arrays, _meta(report, fit, base, df))
-        df[["path", "label", "origin", "sha256", "dup_group", "format"]].to_csv(out / "examples.csv", index=False)
+        save_adapted(out / ADAPTED, arrays, checkpoint_meta(report, fit, base, df))
+        write_text(out / "examples.csv", examples_csv(df))
         write_json(out / "adapt_report.json", report)
         write_text(out / "MODEL_CARD.md", model_card(report))
     return report
-
-
-def _report(df, fit, dropped, errors, base, base_path, views, name, seconds) -> dict:
-    y = fit.cv.y
-    p = 1 / (1 + np.exp(-(fit.a * fit.cv.oof + fit.b)))
-    auc = roc_auc(fit.cv.oof, y)
-    interval = bootstrap_auc_interval(fit.cv.oof, y) if np.isfinite(auc) else (float("nan"), float("nan"))
-    called = p >= 0.5
-    return {
-        "what": name,
-        "base": {"model": base.name, "source": "shipped" if base_path is None else str(resolve_checkpoint(base_path))},
-        "examples": {
-            "ai": int(df["y"].sum()),
-            "real": int((1 - df["y"]).sum()),
-            "groups": int(df["dup_group"].nunique()),
-            "views": views,
-            "dropped": dropped[["path", "status", "reason"]].to_dict("records"),
-            "unreadable": {str(k): v for k, v in errors.items()},
-        },  # fmt: skip
-        "cross_validation": {
-            "folds": fit.cv.folds,
-            "lambda": fit.cv.lam,
-            "roc_auc": auc,
-            "roc_auc_95": list(interval),
-            # The held-out examples' augmented views (rescaled, cropped, blurred, re-encoded).
-            "roc_auc_reprocessed": roc_auc(fit.cv.oof_views, fit.cv.y_views) if len(fit.cv.y_views) else None,
-            "by_lambda": {str(k): v for k, v in fit.cv.by_lam.items()},
-            "at_0.5": {"false_positive_rate": float(called[y == 0].mean()), "recall": float(called[y == 1].mean())},
-        },  # fmt: skip
-        "tiers": fit.tiers.to_dict(),
-        "warnings": warnings_for(df, auc, interval),
-        "seconds": round(seconds, 1),
-    }
-
-
-def _meta(report: dict, fit, base: Detector, df: pd.DataFrame) -> dict:
-    return {
-        "model": base.name,
-        "data_config": base.meta.get("data_config"),
-        "threshold": 0.5,
-        "reliability": {"method": fit.tiers.how, "tiers": fit.tiers.to_dict()},
-        "adapted": {
-            "base": report["base"],
-            "b": fit.head.b,
-            "platt": {"a": fit.a, "b": fit.b},
-            "what": report["what"],
-            "cross_validation": report["cross_validation"],
-            "warnings": report["warnings"],
-            "examples": {
-                **{k: report["examples"][k] for k in ("ai", "real", "groups", "views")},
-                "fingerprint": fingerprint(df["sha256"]),
-            },
-        },  # fmt: skip
-        # The examples' hashes: a benchmark or evaluation can leave out what the head was fitted on.
-        "seen_sha256_prefixes": sorted(h[:16] for h in df["sha256"]),
-    }
-
-
-def _reprocessed(cv: dict) -> str:
-    r = cv.get("roc_auc_reprocessed")
-    return "" if r is None else f"; on re-processed copies (rescaled, blurred, re-encoded) {r:.3f}"
-
-
-def _tiers_line(t: dict) -> str:
-    if t["likely_ai_from"] is None and t["likely_real_below"] is None:
-        return "no P(AI) range reached 90% right: every verdict from this model is inconclusive."
-    ai = "empty" if t["likely_ai_from"] is None else f"P(AI) >= {t['likely_ai_from']:.3f}"
-    real = "empty" if t["likely_real_below"] is None else f"P(AI) < {t['likely_real_below']:.3f}"
-    return f"likely AI {ai}; likely real {real}; {t['inconclusive']:.0%} of held-out examples between them."
-
-
-def model_card(report: dict) -> str:
-    cv = report["cross_validation"]
-    t = report["tiers"]
-    ex = report["examples"]
-    warn = "\n".join(f"- **{w}**" for w in report["warnings"]) or "- none"
-    lo, hi = cv["roc_auc_95"]
-    return f"""# Adapted model: {report["what"] or "(no description given: pass --name)"}
-
-A head adapted by `realorai adapt` on the features of `{report["base"]["model"]}`
-({report["base"]["source"]}), from {ex["ai"]} AI and {ex["real"]} real examples
-({ex["groups"]} near-duplicate groups, {ex["views"]} augmented views each).
-
-## What to expect, from {cv["folds"]}-fold cross-validation on those examples
-
-- ROC-AUC {cv["roc_auc"]:.3f} (95% interval {lo:.2f}-{hi:.2f}){_reprocessed(cv)}; at P(AI) 0.5:
-  false-positive rate {cv["at_0.5"]["false_positive_rate"]:.0%}, recall {cv["at_0.5"]["recall"]:.0%}.
-- Tiers (chosen on the held-out examples' scores, as given and re-processed): {_tiers_line(t)}
-
-## Warnings
-
-{warn}
-
-## Good for, and not
-
-Good for: more images **from the same source** as the examples (the same generator, channel,
-camera pipeline or collection), processed the way those were. Not for: images from other
-sources, where its figures say nothing (realorai's shipped detector is near chance there), nor
-for deciding anything about a person on its own. A verified content credential still decides
-over it. Cross-validated figures on a few dozen examples are rough: check it on more confirmed
-images of the source before relying on it.
-"""

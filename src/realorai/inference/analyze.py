@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from realorai.atomic import atomic_path
-from realorai.imaging import Source
+from realorai.bank.match import index_for, match_findings
+from realorai.bank.pdq import hash_image
+from realorai.imaging import ImageLoadError, Source
 from realorai.inference.rows import decided
 from realorai.progress import progress_bar
 from realorai.provenance import Evidence, TrustSpec, inspect_evidence, pixel_findings
@@ -78,6 +80,7 @@ def analyze(
     c2pa_trust: TrustSpec = None,
     allow_network: bool = False,
     heatmaps: Path | bool = False,
+    bank=None,
 ) -> list[dict]:
     """Rows (``inference.rows``) for files or uploads already found; never raises for a bad image
     (it gets an error row).
@@ -85,7 +88,8 @@ def analyze(
     Each image is decoded once: the detector's crops, the metadata and watermark checks and the
     heatmap's crops all read the same pixels, inside the decode budget (``realorai.limits``).
     ``provenance`` False reads no provenance (``--pixels-only``: findings None). ``heatmaps``: a
-    folder to write overlays to, True for data URIs in the rows, False for none.
+    folder to write overlays to, True for data URIs in the rows, False for none. ``bank``: a bank
+    (``bank.Bank`` or its file) whose pictures each image is matched against (with provenance).
     """
     sources = list(sources)
     inspect = _inspector(detector, provenance, heatmaps is not False)
@@ -93,10 +97,12 @@ def analyze(
     rows = detector.to_rows(sources, scores)
     extras = scores.extras if inspect is not None else [None] * len(rows)
     if provenance:
+        index = None if bank is None else index_for(bank)
         with progress_bar("provenance", len(rows), show_progress) as advance:
             for src, row, extra in zip(sources, rows, extras, strict=True):
                 found = _evidence(src, row, extra, c2pa_trust, allow_network)
-                row["findings"] = [f.to_dict() for f in found.findings]  # the output edge: plain data
+                matches = _matches(index, src, row)
+                row["findings"] = [f.to_dict() for f in found.findings + matches]  # the output edge: plain data
                 row["error"] = row["error"] or found.error
                 decided(row, detector.tiers)
                 advance()
@@ -120,3 +126,13 @@ def _evidence(src: Source, row: dict, extra: dict | None, trust: TrustSpec, allo
     if not extra["error"]:
         findings += inspect_c2pa(src, trust, allow_network)
     return Evidence(str(src), findings, extra["error"], 0.0, 0.0)
+
+
+def _matches(index, src: Source, row: dict) -> list:
+    """The bank's findings for one image (none without a bank, or for an unreadable image)."""
+    if index is None or (row["error"] and row["p_ai"] is None):
+        return []
+    try:
+        return match_findings(index, hash_image(src))
+    except ImageLoadError:
+        return []

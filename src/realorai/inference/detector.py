@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from realorai.imaging import Source
-from realorai.inference.inputs import as_input_list, expand_inputs
-from realorai.inference.rows import error_row, make_row
+from realorai.inference.inputs import as_input_list, expand_inputs, in_memory, is_in_memory
+from realorai.inference.rows import decided, error_row, make_row
 from realorai.models import get_spec
 from realorai.models.checkpoint import ADAPTED_FORMAT, checkpoint_format, read_meta, resolve_checkpoint
 from realorai.tiers import Tiers
@@ -179,28 +179,77 @@ class Detector:
         """Pixel-only rows (no provenance read: ``findings`` None); ``inference.analyze`` adds it."""
         out = []
         for i, path in enumerate(paths):
-            p = None if np.isnan(s.p_ai[i]) else float(s.p_ai[i])
+            p = None if not np.isfinite(s.p_ai[i]) else float(s.p_ai[i])
+            error = s.errors.get(path, "")
+            if p is None and not error:  # a row without a score is never a silent success
+                error = "the model gave no finite P(AI) for this image (a broken model?)"
             # An upload's row carries its file name.
-            out.append(make_row(str(path), p, self.tiers, bool(s.low_confidence[i]), s.errors.get(path, "")))
+            out.append(make_row(str(path), p, self.tiers, bool(s.low_confidence[i]), error))
         return out
 
-    def predict(
-        self, inputs: str | os.PathLike | list | tuple, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None
-    ) -> dict | list[dict]:
+    def predict(self, inputs, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None) -> dict | list[dict]:
         """Rows from all the evidence (provenance, then the pixel tiers; ``pixels_only`` skips
-        provenance): one row for one path that is a file or names none, a list of rows for a list
-        or tuple, a folder or a pattern."""
+        provenance). ``inputs``: a path (file, folder, pattern), bytes, a binary stream, a PIL
+        image or a uint8 array, or a list or tuple of them. One row for one file, one in-memory
+        image or a path that names none; else a list of rows (what was scored in input order, then
+        the inputs that gave no image). A PIL image or
+        array carries no file metadata or credential: its row says so."""
         from realorai.inference.analyze import analyze
         from realorai.provenance import resolve
 
-        items = as_input_list(inputs)
-        single = not isinstance(inputs, (list, tuple)) and not os.path.isdir(items[0])
-        single = single and (os.path.isfile(items[0]) or not glob.has_magic(items[0]))
-        files, missing = expand_inputs(items)
+        items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        single = not isinstance(inputs, (list, tuple)) and _names_one(inputs)
+        sources, missing = _sources(items)
         trust = None if pixels_only else resolve(c2pa_trust)
-        rows = analyze(self, files, batch_size, provenance=not pixels_only, c2pa_trust=trust)
+        rows = analyze(self, sources, batch_size, provenance=not pixels_only, c2pa_trust=trust)
+        for src, row in zip(sources, rows, strict=True):
+            if getattr(src, "decoded", False) and row["findings"] is not None:
+                row["findings"].append(DECODED_FINDING)
+                decided(row, self.tiers)
         rows += [error_row(p, r, self.tiers) for p, r in missing.items()]
         return rows[0] if single else rows
+
+
+DECODED_FINDING = {"source": "input", "what": "a decoded image (PIL or array): no file came with it, so no "
+                   "metadata or content credential could be read", "strength": "none", "points_to": None,
+                   "value": ""}  # fmt: skip
+
+
+def _names_one(item) -> bool:
+    """Whether one input gives one row: an in-memory image, a file, or a path naming nothing."""
+    if is_in_memory(item):
+        return True
+    path = os.fspath(item) if isinstance(item, (str, os.PathLike)) and not isinstance(item, bytes) else None
+    if path is None or os.path.isdir(path):
+        return False
+    return os.path.isfile(path) or not glob.has_magic(path)
+
+
+def _sources(items: list) -> tuple[list[Source], dict[str, str]]:
+    """(what to score, in input order: files found and in-memory images; {input: why none})."""
+    from realorai import limits
+
+    sources: list[Source] = []
+    missing: dict[str, str] = {}
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if is_in_memory(item):
+            size = getattr(item, "size", None) if not hasattr(item, "shape") else item.shape[:2]
+            cap = limits.current().max_pixels
+            if isinstance(size, tuple) and len(size) == 2 and cap and size[0] * size[1] > cap:
+                missing[f"<image {i}>"] = f"{size[0] * size[1]:,} pixels, over the limit of {cap:,}"
+                continue
+            upload, why = in_memory(item, i)
+            if upload is None:
+                missing[f"<image {i}>"] = why
+            else:
+                sources.append(upload)
+            continue
+        files, gone = expand_inputs(as_input_list(item))
+        sources += [f for f in files if f not in seen]
+        seen.update(files)
+        missing.update(gone)
+    return sources, missing
 
 
 def _use_onnx(backend: str, kind: str, meta: dict, device: str) -> bool:

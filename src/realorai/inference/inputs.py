@@ -107,7 +107,8 @@ def as_input_list(inputs) -> list[str]:
         if isinstance(i, (str, os.PathLike)) and not isinstance(i, bytes):
             out.append(os.fspath(i))
         else:
-            raise TypeError(f"inputs must be paths (str or os.PathLike), or a list of them; got {type(i).__name__}")
+            raise TypeError(f"inputs must be paths (str or os.PathLike), images (bytes, a binary stream, a PIL image, "
+                            f"a uint8 array), or a list of them; got {type(i).__name__}")  # fmt: skip
     return out
 
 
@@ -115,3 +116,64 @@ def expand_inputs(inputs: list[str], exclude: list[tuple[str, str]] = ()) -> tup
     """(image files, {input: reason} for inputs that gave none): ``find_inputs`` without the skip list."""
     found = find_inputs(inputs, exclude)
     return found.files, found.missing
+
+
+# A PIL image or array is re-encoded losslessly so that it takes the path (and the limits) of a
+# file; PNG holds these modes, TIFF the others (CMYK, 32-bit).
+PNG_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "I;16")
+
+
+def is_in_memory(item) -> bool:
+    """bytes, a binary stream (io.BytesIO, an open file), a PIL image or a numpy array."""
+    from PIL import Image
+
+    if isinstance(item, (bytes, bytearray, memoryview, Image.Image)) or hasattr(item, "read"):
+        return True
+    return type(item).__module__ == "numpy" and hasattr(item, "shape")
+
+
+def in_memory(item, i: int):
+    """(an Upload decoded like a file, "") or (None, why it is refused) for an in-memory image."""
+    import io
+
+    from PIL import Image
+
+    from realorai.imaging import Upload
+
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return Upload(f"<bytes {i}>", bytes(item)), ""
+    if hasattr(item, "read"):
+        name = getattr(item, "name", None)
+        data = item.read()
+        if not isinstance(data, bytes):
+            return None, f"a stream must be opened in binary mode (read() gave {type(data).__name__})"
+        return Upload(str(name) if isinstance(name, str) and name else f"<stream {i}>", data), ""
+    if not isinstance(item, Image.Image):
+        img, why = _from_array(item)
+        if img is None:
+            return None, why
+        name = f"<array {i}>"
+    else:
+        img = item
+        name = f"<PIL image {i}{': ' + Path(img.filename).name if getattr(img, 'filename', '') else ''}>"
+    buf = io.BytesIO()
+    try:
+        if img.mode in PNG_MODES:
+            img.save(buf, "PNG", compress_level=1)
+        else:
+            img.save(buf, "TIFF")
+    except (OSError, ValueError) as e:
+        return None, f"cannot take a PIL image of mode {img.mode}: {e}"
+    return Upload(name, buf.getvalue(), decoded=True), ""
+
+
+def _from_array(a):
+    """A PIL image from a uint8 array (H, W), (H, W, 3) RGB or (H, W, 4) RGBA, else (None, why)."""
+    from PIL import Image
+
+    shape = tuple(a.shape)
+    ok = len(shape) == 2 or (len(shape) == 3 and shape[2] in (3, 4))
+    if str(a.dtype) != "uint8" or not ok or 0 in shape:
+        return None, (f"an array image must be uint8 of shape (H, W), (H, W, 3) or (H, W, 4), got {a.dtype} "
+                      f"{shape}")  # fmt: skip
+    return Image.fromarray(a), ""

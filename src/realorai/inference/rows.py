@@ -8,7 +8,8 @@ Schema version 2, every key in every row (an unreadable file's row included):
 ``verdict``        ``ai`` / ``real`` (verified provenance decided), ``likely_ai`` /
                    ``likely_real`` / ``inconclusive`` (the pixel tier decided, or nothing
                    could), ``error`` (unreadable)
-``basis``          ``provenance`` / ``pixels`` / ``none``: what decided the verdict
+``basis``          ``provenance`` / ``match`` / ``pixels`` / ``none``: what decided the verdict
+                   (``match``: a copy of a picture in the bank, ``--bank``)
 ``tier``           the pixel score's own tier (``likely_ai``, ``inconclusive``,
                    ``likely_real``; null without a score), shown even when provenance decides
 ``p_ai``           the pixel detector's P(AI), calibrated on sources it never saw (null
@@ -39,7 +40,7 @@ from realorai.tiers import Tiers, tier_of
 
 SCHEMA_VERSION = 2
 VERDICTS = ("ai", "real", "likely_ai", "likely_real", "inconclusive", "error")
-BASES = ("provenance", "pixels", "none")
+BASES = ("provenance", "match", "pixels", "none")
 KEYS = (
     "schema_version", "path", "verdict", "basis", "tier", "p_ai", "likely_ai_from", "likely_real_below",
     "low_confidence", "findings", "why", "reliability", "error", "heatmap",
@@ -91,7 +92,7 @@ def decided(row: dict, tiers: Tiers) -> dict:
     d = decide(found, row["tier"])
     row.update(verdict=d["verdict"], basis=d["basis"])
     row["why"] = explain(row, found, d["note"])
-    row["reliability"] = "" if d["basis"] == "provenance" else reliability_sentence(row["tier"], tiers)
+    row["reliability"] = "" if d["basis"] in ("provenance", "match") else reliability_sentence(row["tier"], tiers)
     return row
 
 
@@ -108,7 +109,15 @@ def explain(row: dict, found: list[Finding], note: str) -> str:
     """One plain sentence saying what the verdict rests on."""
     if row["basis"] == "provenance":
         strong = next((f for f in found if f.strength == "strong" and f.source == "c2pa"), None)
-        return f"Decided by a verified content credential: {strong.what if strong else 'verified provenance'}."
+        credential = strong.what if strong else "verified provenance"
+        if row["verdict"] == "inconclusive":
+            return f"Inconclusive: {note}. The credential: {credential}."
+        return f"Decided by a verified content credential: {credential}" + (f"; {note}." if note else ".")
+    if row["basis"] == "match":
+        best = next((f for f in found if f.source == "bank" and f.strength in ("strong", "moderate")), None)
+        if row["verdict"] == "inconclusive":
+            return f"Inconclusive: {note}."
+        return f"Matched in the bank: {best.what if best else 'a banked picture'}."
     if row["p_ai"] is None:
         sentence = "No pixel score and no verified provenance: inconclusive"
         return sentence + (f" ({note})" if note else "") + "."
@@ -135,6 +144,11 @@ def explain(row: dict, found: list[Finding], note: str) -> str:
         sentence += f"; {note}"
     if row["findings"] is None:
         sentence += "; provenance not read (--pixels-only)"
+    elif any(f.source == "bank" for f in found):
+        possible = next(f.what for f in found if f.source == "bank")
+        sentence += "; " + possible.split(": compare")[0] + ": compare side by side"
+    elif any(f.source == "input" for f in found):
+        sentence += "; a decoded image (PIL or array) carries no metadata or content credential to read"
     elif not any(f.strength == "strong" for f in found):
         sentence += "; no verified provenance"
     return sentence + "."

@@ -18,6 +18,7 @@ from safetensors import safe_open
 
 from realorai import CLASSES, __version__
 from realorai.atomic import write_with
+from realorai.models.meta_check import check_head, check_meta
 from realorai.models.registry import DataConfig, create_model
 
 FORMAT = "realorai-checkpoint/1"
@@ -77,9 +78,10 @@ def read_meta(path: str | Path, formats: tuple[str, ...] = (FORMAT,)) -> dict:
             meta = json.loads((f.metadata() or {}).get("realorai", "{}"))
     except Exception as e:
         raise ValueError(f"{path}: not a readable realorai checkpoint ({e})") from e
-    if meta.get("format") not in formats:
-        raise ValueError(f"{path}: not a realorai checkpoint (format {meta.get('format')!r})")
-    return meta
+    if not isinstance(meta, dict) or meta.get("format") not in formats:
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(f"{path}: not a realorai checkpoint (format {fmt!r})")
+    return check_meta(path, meta)
 
 
 def checkpoint_format(path: str | Path) -> str:
@@ -103,14 +105,12 @@ def save_adapted(path: str | Path, arrays: dict, meta: dict) -> Path:
 
 def load_adapted(path: str | Path) -> tuple[dict, dict]:
     """(arrays, metadata) of an adapted head, checked: finite numbers only."""
-    import numpy as np
     from safetensors.numpy import load_file
 
     path = resolve_checkpoint(path)
     meta = read_meta(path, (ADAPTED_FORMAT,))
     arrays = load_file(str(path))
-    if not all(np.isfinite(v).all() for v in arrays.values()):
-        raise ValueError(f"{path}: an adapted head with NaN or infinite weights: a broken file")
+    check_head(path, arrays)
     return arrays, meta
 
 

@@ -140,3 +140,33 @@ def inspect_c2pa(path: Source, trust: TrustSpec = None, allow_network: bool = Fa
             Finding("c2pa", f"C2PA manifest ({status}) with no digital source type; {who}", "weak", None, detail)
         )
     return findings
+
+
+def credential(path: Source, trust: TrustSpec = None) -> dict | None:
+    """The verified credential of a file, re-read now under ``trust``: {label, signer, manifest_id,
+    source_types}, or None when it has none that verifies and agrees with itself (what the bank
+    stores as ``c2pa-verified``: never a scan file's word)."""
+    import c2pa
+
+    from realorai.provenance.findings import decide
+
+    found = inspect_c2pa(path, trust)
+    d = decide(found, None)
+    if d["basis"] != "provenance" or d["verdict"] not in ("ai", "real"):
+        return None
+    try:
+        context = context_for(trust, False)
+        source = io.BytesIO(path.data) if isinstance(path, Upload) else str(path)
+        reader = c2pa.Reader.try_create(source, context=context)
+        with reader:
+            manifest = reader.get_active_manifest() or {}
+            label = reader.json() and json.loads(reader.json()).get("active_manifest", "")
+    except Exception:  # verified a moment ago: a second read failing leaves the id unknown, not the verdict
+        manifest, label = {}, ""
+    signer = manifest.get("signature_info") or {}
+    return {
+        "label": d["verdict"],
+        "signer": f"{signer.get('common_name') or '?'} ({signer.get('issuer') or '?'})",
+        "manifest_id": str(label or ""),
+        "source_types": _source_types(manifest),
+    }

@@ -20,7 +20,7 @@ MAX_VALUE_CHARS = 300  # raw values are truncated to this many characters in rep
 
 @dataclass(frozen=True)
 class Finding:
-    source: str  # c2pa | watermark | metadata
+    source: str  # c2pa | watermark | metadata | bank | input
     what: str  # one line a moderator can read
     strength: str  # see STRENGTHS
     points_to: str | None = None  # "ai" | "real" | None
@@ -60,8 +60,11 @@ def decide(findings: list[Finding] | None, tier: str | None) -> dict:
     findings = findings or []
     verified = {f.points_to for f in findings if is_verified(f) and f.points_to}
     if len(verified) == 1:
-        return {"verdict": verified.pop(), "basis": "provenance", "note": ""}
+        return _verified(verified.pop(), findings)
     note = "verified content credentials contradict each other" if len(verified) > 1 else ""
+    matched = _bank_match(findings)
+    if matched is not None:
+        return matched
     if tier is None:
         return {"verdict": "inconclusive", "basis": "none", "note": note}
     unsigned = [f for f in findings if f.strength == "strong" and not is_verified(f) and f.points_to]
@@ -79,3 +82,40 @@ def decide(findings: list[Finding] | None, tier: str | None) -> dict:
         said = f"{what} {'agrees' if agrees else f'claims {claim}'} (unsigned: could be forged)"
         note = "; ".join(filter(None, [said, note]))
     return {"verdict": tier, "basis": "pixels", "note": note}
+
+
+def _verified(label: str, findings: list[Finding]) -> dict:
+    """A verified credential's verdict, weighed against the file's own unsigned claims.
+
+    The C2PA hard binding covers every byte outside the manifest store, so a file's XMP and EXIF
+    were there when it was signed. A signed *capture* whose own metadata declares AI generation
+    (moderate or strong) is a contradiction inside what the signer vouched for, and the claim in
+    the signer's interest is the one not to believe: inconclusive (basis provenance). A signed
+    *AI* declaration is an admission against interest: it stands whatever the metadata says, and
+    the note names any claim of the other side (docs/PROVENANCE.md)."""
+    other = [f for f in findings if not is_verified(f) and f.source != "c2pa" and f.points_to
+             and f.points_to != label and f.strength in ("strong", "moderate", "weak")]  # fmt: skip
+    if not other:
+        return {"verdict": label, "basis": "provenance", "note": ""}
+    what = "; ".join(f.what for f in other[:2])
+    if label == "real" and any(f.strength in ("strong", "moderate") for f in other):
+        note = (f"the verified credential declares a capture, but the file it signed declares AI generation "
+                f"({what}): the signed claims contradict each other")  # fmt: skip
+        return {"verdict": "inconclusive", "basis": "provenance", "note": note}
+    return {"verdict": label, "basis": "provenance", "note": f"the file's unsigned metadata says otherwise ({what})"}
+
+
+def _bank_match(findings: list[Finding]) -> dict | None:
+    """The verdict a bank match gives (``bank.match``): a copy of a picture banked with a verified
+    credential takes its label; one a person confirmed, "likely" that label; both labels matched,
+    inconclusive. Possible matches (weak) decide nothing. None: no match decides."""
+    matched = [f for f in findings if f.source == "bank" and f.strength in ("strong", "moderate") and f.points_to]
+    if not matched:
+        return None
+    labels = {f.points_to for f in matched}
+    if len(labels) > 1:
+        note = "the picture matches bank entries of both labels (a label conflict in the bank: revoke the wrong one)"
+        return {"verdict": "inconclusive", "basis": "match", "note": note}
+    label = labels.pop()
+    strong = any(f.strength == "strong" for f in matched)
+    return {"verdict": label if strong else f"likely_{label}", "basis": "match", "note": ""}

@@ -4,6 +4,7 @@ POST /v1/detect   images as multipart files -> the rows of ``realorai predict --
 GET  /v1/models   the loaded detector and its input contract
 GET  /healthz     the process is up;   GET /readyz   the detector is loaded
 GET  /            the page;            GET /docs     OpenAPI documentation
+(HEAD is answered wherever GET is: ``head.py``)
 
 The detector is loaded once, in ``lifespan``. A request's body is read first, under a deadline
 and a minimum rate, in one of ``max_readers`` reader slots and within a byte budget for all
@@ -35,6 +36,7 @@ from realorai.serve.admission import Budget
 from realorai.serve.connections import install_log_filter
 from realorai.serve.deps import error_response
 from realorai.serve.guard import cross_site, host_allowed
+from realorai.serve.head import HeadAsGet
 from realorai.serve.routes import router
 from realorai.serve.settings import ServeSettings
 
@@ -90,6 +92,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
 
     app.include_router(router)
     _add_docs(app)
+    app.add_middleware(HeadAsGet)  # outermost: the routes and guards see a GET
     return app
 
 

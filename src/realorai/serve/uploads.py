@@ -65,7 +65,11 @@ def file_name(disposition: bytes) -> str | None:
         return _clean(unquote(extended.group(2), encoding=charset, errors="replace")) or "upload"
     _, params = parse_options_header(disposition)
     filename = params.get(b"filename")
-    return None if filename is None else (_clean(filename.decode("utf-8", "replace")) or "upload")
+    if filename is None:
+        return None
+    if filename.startswith(b'"'):  # an opening quote never closed (`filename="a.png`): the quote is no part of the name
+        filename = filename[1:]
+    return _clean(filename.decode("utf-8", "replace")) or "upload"
 
 
 class _Collector:

@@ -1,0 +1,128 @@
+"""Matching an image against the bank: exact radius search over every banked hash, as findings.
+
+Matching needs every banked hash within a distance, so the search is exact, never approximate
+(faiss's HNSW lost 21-88% of true matches here): faiss ``IndexBinaryFlat`` when faiss is installed
+(``pip install 'realorai[bank]'``), else a numpy popcount scan; both give the same matches
+(tested). Each query is the picture's 8 dihedral hashes; an entry's distance is the least of them.
+
+Findings and what they decide (``provenance.findings.decide``; README, docs/BANK.md):
+
+* distance <= 31 (HMA's confident-match threshold) to a ``c2pa-verified`` entry: strong, the
+  verdict is the entry's label, basis ``match``;
+* <= 31 to a ``confirmed`` entry: moderate, the verdict is ``likely_`` + its label, basis ``match``;
+* 32-50: weak, a finding only ("possible match: compare side by side"), never a verdict;
+* matches of both labels: ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from realorai.bank.pdq import Hashed, distances
+from realorai.bank.store import Bank, Entry
+from realorai.provenance.findings import Finding
+
+MATCH = 31
+POSSIBLE = 50
+VARIANTS = ("", "rotated 90°", "rotated 180°", "rotated 270°", "flipped", "flipped and rotated 90°",
+            "flipped and rotated 180°", "flipped and rotated 270°")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    distance: int
+    variant: int  # which of the query's dihedral hashes came closest (0: as is)
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+class Index:
+    """Every matching (not revoked) hash of a bank, loaded once; ``search`` is exact."""
+
+    def __init__(self, bank: Bank, engine: str = "auto") -> None:
+        self.bank = bank
+        self.ids, self.hashes = bank.hashes()
+        faiss = _faiss() if engine in ("auto", "faiss") else None
+        if engine == "faiss" and faiss is None:
+            raise ValueError("engine faiss needs faiss-cpu: pip install 'realorai[bank]'")
+        self.engine = "faiss" if faiss is not None else "numpy"
+        self._index = None
+        if faiss is not None and len(self.hashes):
+            self._index = faiss.IndexBinaryFlat(256)
+            self._index.add(np.ascontiguousarray(self.hashes))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def nearest(self, queries: np.ndarray, radius: int = POSSIBLE) -> dict[int, tuple[int, int]]:
+        """{entry id: (least distance, variant)} for every entry within ``radius`` of any query."""
+        out: dict[int, tuple[int, int]] = {}
+        if not len(self.ids):
+            return out
+        if self._index is not None:
+            limits, dist, rows = self._index.range_search(np.ascontiguousarray(queries), radius + 1)  # strict <
+            for v in range(len(queries)):
+                for d, r in zip(dist[limits[v] : limits[v + 1]], rows[limits[v] : limits[v + 1]], strict=True):
+                    self._keep(out, int(self.ids[r]), int(d), v)
+            return out
+        d = distances(queries, self.hashes)
+        for v, r in zip(*np.nonzero(d <= radius), strict=True):
+            self._keep(out, int(self.ids[r]), int(d[v, r]), int(v))
+        return out
+
+    @staticmethod
+    def _keep(out: dict, entry: int, distance: int, variant: int) -> None:
+        if entry not in out or distance < out[entry][0]:
+            out[entry] = (distance, variant)
+
+    def search(self, hashed: Hashed, radius: int = POSSIBLE) -> list[Match]:
+        found = self.nearest(hashed.hashes, radius)
+        entries = {e.id: e for e in self.bank.entries(list(found))} if found else {}
+        matches = [Match(entries[i], d, v) for i, (d, v) in found.items() if i in entries]
+        return sorted(matches, key=lambda m: (m.distance, m.entry.id))
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, version: int, engine: str) -> Index:
+    return Index(Bank(path), engine)
+
+
+def index_for(bank: Bank | str, engine: str = "auto") -> Index:
+    """The bank's index, built once per state of the bank (rebuilt after an add or a revoke)."""
+    bank = bank if isinstance(bank, Bank) else Bank(bank)
+    return _cached(str(bank.path.resolve()), bank.version(), engine)
+
+
+def describe(m: Match) -> Finding:
+    e = m.entry
+    how = f" ({VARIANTS[m.variant]})" if m.variant else ""
+    at = f"at distance {m.distance} of 256{how}, bank entry {e.id}"
+    value = json.dumps({"entry": e.id, "distance": m.distance, "evidence": e.evidence, "label": e.label,
+                        "variant": m.variant, "name": e.name[:60]})  # fmt: skip
+    if m.distance > MATCH:
+        what = (f"possible match: bank entry {e.id} ({e.label}, {e.evidence}) at distance {m.distance} of 256: "
+                "compare side by side (not a verdict)")  # fmt: skip
+        return Finding("bank", what, "weak", e.label, value)
+    if e.evidence == "c2pa-verified":
+        types = ", ".join(json.loads(e.source_types or "[]")) or "a source type"
+        what = f"a copy of a picture banked with a verified content credential signed by {e.signer} ({types}), {at}"
+        return Finding("bank", what, "strong", e.label, value)
+    note = f": {e.note}" if e.note else ""
+    what = f"a copy of a picture confirmed {e.label} by {e.confirmed_by} on {e.added_at[:10]}{note}, {at}"
+    return Finding("bank", what, "moderate", e.label, value)
+
+
+def match_findings(index: Index, hashed: Hashed) -> list[Finding]:
+    """The bank's findings for one image: every entry within POSSIBLE, nearest first."""
+    return [describe(m) for m in index.search(hashed)]
