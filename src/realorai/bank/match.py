@@ -28,8 +28,9 @@ from realorai.provenance.findings import Finding
 
 MATCH = 31
 POSSIBLE = 50
-VARIANTS = ("", "rotated 90°", "rotated 180°", "rotated 270°", "flipped", "flipped and rotated 90°",
-            "flipped and rotated 180°", "flipped and rotated 270°")  # fmt: skip
+# PDQ's dihedral order: as is, three rotations, then the four reflections.
+VARIANTS = ("", "rotated 90°", "rotated 180°", "rotated 270°", "flipped top to bottom", "flipped left to right",
+            "flipped about the diagonal", "flipped about the other diagonal")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from realorai.cli.bank import learn_from_rows, open_bank
 from realorai.cli.common import (
     BACKEND_HELP,
     EXIT_NOTHING,
@@ -26,6 +27,14 @@ from realorai.cli.common import (
 from realorai.cli.render import print_rows
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List the files skipped (no image extension).")]
+BankOption = Annotated[
+    str | None,
+    typer.Option("--bank", envvar="REALORAI_BANK", help="A bank of known images (realorai bank add): copies of "
+                 "its pictures get their evidence back (basis 'match')."),
+]  # fmt: skip
+BankLearn = Annotated[
+    bool, typer.Option("--bank-learn", help="Bank each image whose verified content credential decided its verdict.")
+]
 PixelsOnly = Annotated[
     bool, typer.Option("--pixels-only", help="Do not read provenance (C2PA, watermarks, metadata): faster.")
 ]
@@ -45,9 +54,11 @@ class ScanOptions:
     backend: str = "auto"
     quiet: bool = False
     verbose: bool = False
+    bank: str | None = None  # a bank file whose pictures each image is matched against
 
     def analyze_kwargs(self, trust) -> dict:
         return {
+            "bank": self.bank,
             "batch_size": self.batch_size,
             "provenance": self.provenance,
             "c2pa_trust": trust,
@@ -90,6 +101,8 @@ def predict_cmd(
     ] = None,
     batch_size: int = 32,
     device: str = "auto",
+    bank: BankOption = None,
+    bank_learn: BankLearn = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -103,21 +116,24 @@ def predict_cmd(
     Exit codes: 0 every image scored; 1 some could not be read (their rows say why); 2 usage
     error; 3 nothing scored (no image found, none readable, or the run could not finish)."""
     options = ScanOptions(
-        model, not pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet, verbose
-    )
+        model, not pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet, verbose,
+        open_bank(bank, bank_learn, pixels_only),
+    )  # fmt: skip
     _check_options(batch_size, chunk, output, as_json, as_csv, resume, overwrite)
     if evidence and pixels_only:
         fail("--evidence and --pixels-only contradict each other (provenance is read by default)")
     if engine is Engine.ray and heatmaps is not None:
         fail("--heatmaps writes files where the scoring runs: use the local engine for heatmaps")
     if output is not None:
+        if bank_learn:
+            fail("--bank-learn banks from the rows shown: run it without --output (or use `realorai bank add`)")
         _run_batch(paths, options, output, resume, overwrite, chunk, engine, ray_address)
         return
     if engine is Engine.ray:
         fail("--engine ray writes its rows to a file; give --output results.parquet")
     if resume or overwrite:
         fail(f"{'--resume' if resume else '--overwrite'} applies to an --output scan; give --output")
-    _run_predict(paths, options, as_json, as_csv)
+    _run_predict(paths, options, as_json, as_csv, learn=bank_learn)
 
 
 MAX_BATCH = 1024  # images decoded and held at once by the report's classifiers (detectors run 16)
@@ -228,6 +244,7 @@ def inspect_cmd(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     device: str = "auto",
+    bank: BankOption = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -239,12 +256,15 @@ def inspect_cmd(
     if as_json and as_csv:
         fail("--json and --csv both print the rows on stdout: choose one")
     options = ScanOptions(
-        model, not pixels_only, c2pa_trust, allow_network, None, 32, device, backend.value, quiet, verbose
-    )
+        model, not pixels_only, c2pa_trust, allow_network, None, 32, device, backend.value, quiet, verbose,
+        open_bank(bank, False, pixels_only),
+    )  # fmt: skip
     _run_predict(paths, options, as_json, as_csv, blocks=True)
 
 
-def _run_predict(paths, options: ScanOptions, as_json: bool, as_csv: bool, blocks: bool = False) -> None:
+def _run_predict(
+    paths, options: ScanOptions, as_json: bool, as_csv: bool, blocks: bool = False, learn: bool = False
+) -> None:
     from realorai.inference.predict import predict
     from realorai.provenance import resolve
 
@@ -258,5 +278,7 @@ def _run_predict(paths, options: ScanOptions, as_json: bool, as_csv: bool, block
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     print_rows(rows, as_json, as_csv, blocks)
+    if options.bank and learn:
+        learn_from_rows(options.bank, options.c2pa_trust, rows)
     _print_skipped(found.skipped, options.verbose)
     raise typer.Exit(_exit_code(len(rows), sum(1 for r in rows if r["verdict"] == "error")))

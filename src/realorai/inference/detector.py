@@ -187,13 +187,16 @@ class Detector:
             out.append(make_row(str(path), p, self.tiers, bool(s.low_confidence[i]), error))
         return out
 
-    def predict(self, inputs, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None) -> dict | list[dict]:
+    def predict(
+        self, inputs, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None, bank=None
+    ) -> dict | list[dict]:
         """Rows from all the evidence (provenance, then the pixel tiers; ``pixels_only`` skips
         provenance). ``inputs``: a path (file, folder, pattern), bytes, a binary stream, a PIL
         image or a uint8 array, or a list or tuple of them. One row for one file, one in-memory
         image or a path that names none; else a list of rows (what was scored in input order, then
         the inputs that gave no image). A PIL image or
-        array carries no file metadata or credential: its row says so."""
+        array carries no file metadata or credential: its row says so. ``bank``: a bank (or its
+        file) whose pictures each image is matched against."""
         from realorai.inference.analyze import analyze
         from realorai.provenance import resolve
 
@@ -201,7 +204,7 @@ class Detector:
         single = not isinstance(inputs, (list, tuple)) and _names_one(inputs)
         sources, missing = _sources(items)
         trust = None if pixels_only else resolve(c2pa_trust)
-        rows = analyze(self, sources, batch_size, provenance=not pixels_only, c2pa_trust=trust)
+        rows = analyze(self, sources, batch_size, provenance=not pixels_only, c2pa_trust=trust, bank=bank)
         for src, row in zip(sources, rows, strict=True):
             if getattr(src, "decoded", False) and row["findings"] is not None:
                 row["findings"].append(DECODED_FINDING)

@@ -22,6 +22,7 @@ def predict(
     allow_network: bool = False,
     heatmaps: Path | None = None,
     backend: str = "auto",
+    bank=None,
 ) -> tuple[list[dict], Found]:
     """Score every file found in ``inputs`` with ``model_path`` (the shipped detector when None):
     (rows, what was found); unreadable ones get an error row, never an exception."""
@@ -38,6 +39,7 @@ def predict(
         c2pa_trust,
         allow_network,
         heatmaps if heatmaps is not None else False,
+        bank,
     )
     rows += [error_row(item, reason, detector.tiers) for item, reason in found.missing.items()]
     return rows, found

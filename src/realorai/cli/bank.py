@@ -1,0 +1,136 @@
+"""``realorai bank``: the bank of known images (add, list, revoke, remove, stats)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, TRUST_HELP, App, err, fail, out, shown
+
+app = App(help="A bank of known images: copies of its pictures (re-encoded, resized, flipped) get their evidence back.")
+BankFile = Annotated[Path, typer.Option("--bank", envvar="REALORAI_BANK", help="The bank file (SQLite).")]
+
+
+class Label(StrEnum):
+    ai = "ai"
+    real = "real"
+
+
+def _bank(path: Path, create: bool = False):
+    from realorai.bank import Bank
+
+    try:
+        return Bank(path, create=create)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+
+
+def open_bank(bank: str | None, learn: bool, pixels_only: bool) -> str | None:
+    """The bank file, checked before any work (a file that is not a bank is refused by name)."""
+    if learn and not bank:
+        fail("--bank-learn needs --bank FILE (or REALORAI_BANK), the bank to add to")
+    if not bank:
+        return None
+    if pixels_only:
+        fail("--bank matches pictures as evidence; --pixels-only reads none: choose one")
+    from realorai.bank import Bank
+
+    try:
+        Bank(bank, create=learn)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    return bank
+
+
+def learn_from_rows(bank: str, c2pa_trust: str | None, rows: list[dict]) -> None:
+    """--bank-learn: bank each image of ``rows`` whose verified credential decided it."""
+    from realorai.bank import Bank
+    from realorai.bank.add import learn
+    from realorai.provenance import resolve
+
+    rows = [r for r in rows if r["verdict"] != "error"]
+    added = learn(Bank(bank), [r["path"] for r in rows], rows, resolve(c2pa_trust))
+    banked = [a for a in added if a.status == "banked"]
+    err.print(f"--bank-learn: {len(banked)} images with a verified credential banked in {shown(bank)}")
+    for a in added:
+        if a.warning:
+            err.print(f"[bold red]warning:[/] {shown(a.path)}: {shown(a.warning)}", highlight=False)
+
+
+@app.command("add")
+def add_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH...")],
+    bank: BankFile,
+    label: Annotated[Label | None, typer.Option(help="Bank a person's confirmation: ai or real (with --by).")] = None,
+    by: Annotated[str, typer.Option(help="Who confirmed the label (with --label).")] = "",
+    note: Annotated[str, typer.Option(help="A note kept with each entry.")] = "",
+    c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+) -> None:
+    """Bank images whose content credential verifies now under the trust list (label and signer
+    from the credential), or, with --label and --by, a person's confirmation.
+
+    Exit codes: 0 every image banked or already there; 1 some were not; 2 usage error; 3 none banked."""
+    from realorai.bank.add import add_one
+    from realorai.inference.inputs import find_inputs
+    from realorai.provenance import resolve
+
+    if (label is None) != (not by.strip()):
+        fail("--label and --by go together: a confirmation names its label and who confirmed it")
+    try:
+        trust = resolve(c2pa_trust)
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    found = find_inputs(paths)
+    store = _bank(bank, create=True)
+    results = [add_one(store, f, trust, label.value if label else None, by, note) for f in found.files]
+    for item, reason in found.missing.items():
+        err.print(f"{shown(item)}: {shown(reason)}", highlight=False)
+    for r in results:
+        line = f"{shown(r.path)}: {r.status}" + (f" (entry {r.entry})" if r.status == "banked" else "")
+        out.print(f"{line}: {shown(r.why)}" if r.why else line, highlight=False)
+        if r.warning:
+            err.print(f"[bold red]warning:[/] {shown(r.path)}: {shown(r.warning)}", highlight=False)
+    banked = sum(r.status == "banked" or "already banked" in r.why for r in results)
+    err.print(f"{banked} of {len(results)} images in {shown(str(bank))}")
+    if not banked:
+        raise typer.Exit(EXIT_NOTHING)
+    if banked < len(results) or found.missing:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command("list")
+def list_cmd(bank: BankFile, revoked: Annotated[bool, typer.Option("--revoked", help="Revoked ones too.")] = False):
+    """The entries: id, label, evidence, who (signer or confirmer), when, file name, hash."""
+    from rich.table import Table
+
+    table = Table("id", "label", "evidence", "who", "added", "name", "pdq", "revoked")
+    for e in _bank(bank).entries(include_revoked=revoked):
+        table.add_row(str(e.id), e.label, e.evidence, shown(e.who), e.added_at[:10], shown(e.name), e.pdq[:16] + "…",
+                      shown(f"{e.revoked_at[:10]} {e.revoked_why}".strip()))  # fmt: skip
+    out.print(table)
+
+
+@app.command("revoke")
+def revoke_cmd(ids: list[int], bank: BankFile, why: Annotated[str, typer.Option(help="Why (kept).")] = "") -> None:
+    """Stop entries from matching (they stay in the bank, marked revoked)."""
+    n = _bank(bank).revoke(ids, why)
+    out.print(f"revoked {n} of {len(ids)} entries")
+
+
+@app.command("remove")
+def remove_cmd(ids: list[int], bank: BankFile) -> None:
+    """Delete entries from the bank."""
+    n = _bank(bank).remove(ids)
+    out.print(f"removed {n} of {len(ids)} entries")
+
+
+@app.command("stats")
+def stats_cmd(bank: BankFile) -> None:
+    """How many entries, by label and evidence; revoked; the file's size."""
+    s = _bank(bank).stats()
+    out.print(f"{s['entries']} entries ({s['revoked']} revoked), {s['bytes'] / 1e6:.2f} MB")
+    for k, n in sorted(s["by"].items()):
+        out.print(f"  {k}: {n}")
