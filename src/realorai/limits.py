@@ -15,6 +15,8 @@ import os
 import threading
 from dataclasses import dataclass
 
+MAX_ADAPT_VIEWS = 16  # augmented views per example in `realorai adapt`: each is a decode and a feature pass
+
 DEFAULT_MAX_PIXELS = 120_000_000  # a 12,000 x 10,000 photo is fine; a 50,000 x 50,000 bomb is not
 DEFAULT_MAX_DECODED_MB = 1024  # a 120-MP RGB JPEG needs 480 MB by the estimate below, 960 MB with a profile
 

@@ -45,14 +45,6 @@ def _pack(bits) -> np.ndarray:
     return np.packbits(np.asarray(bits, dtype=np.uint8))  # 256 bits -> 32 bytes, most significant first
 
 
-def from_hex(text: str) -> np.ndarray:
-    """A 64-hex-digit PDQ hash as 32 bytes; a ValueError names what is wrong."""
-    text = text.strip().lower()
-    if len(text) != BITS // 4 or any(c not in "0123456789abcdef" for c in text):
-        raise ValueError(f"a PDQ hash is {BITS // 4} hex digits, got {text[:80]!r}")
-    return np.frombuffer(bytes.fromhex(text), dtype=np.uint8).copy()
-
-
 def thumbnail_of(rgb: Image.Image) -> Image.Image:
     """The picture fitted into SIDE x SIDE (bilinear, fixed: the route must not vary)."""
     w, h = rgb.size

@@ -15,7 +15,6 @@ by name.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -190,11 +189,6 @@ class Bank:
             rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM entries WHERE sha256 = ?", [sha256]).fetchall()
         return [Entry(**dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
-    def thumbnail(self, entry_id: int) -> bytes | None:
-        with contextlib.closing(self._connect()) as con:
-            row = con.execute("SELECT thumbnail FROM entries WHERE id = ?", [entry_id]).fetchone()
-        return None if row is None else row[0]
-
     def hashes(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, (n, 32) uint8 hashes) of the entries that match: not revoked."""
         with contextlib.closing(self._connect()) as con:
@@ -231,7 +225,3 @@ class Bank:
                 out["by"][f"{label}/{evidence}"] = out["by"].get(f"{label}/{evidence}", 0) + n
         out["bytes"] = self.path.stat().st_size
         return out
-
-
-def source_types_text(types: list[str]) -> str:
-    return json.dumps(list(types))

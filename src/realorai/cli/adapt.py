@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from realorai.cli.common import EXIT_NOTHING, TRUST_HELP, Quiet, err, fail, out, shown
+from realorai.limits import MAX_ADAPT_VIEWS as MAX_VIEWS
 
-MAX_VIEWS = 16  # views multiply feature work and memory: 16 views of 500 examples is ~1 GB of crops'
 MAX_LISTED = 10  # files named on the terminal per kind of problem
 
 

@@ -22,11 +22,11 @@ from realorai.detector.adapt import Examples, adapt_head, prior_from_state
 from realorai.detector.augment import AugmentConfig
 from realorai.detector.score import image_features
 from realorai.inference.adapt_report import checkpoint_meta, make_report, model_card
-from realorai.inference.detector import Detector, default_weights
+from realorai.inference.detector import Detector, default_weights, is_safetensors
 from realorai.inference.rows import printable, raw_hex
+from realorai.limits import MAX_ADAPT_VIEWS as MAX_VIEWS
 from realorai.models.checkpoint import ADAPTED, ADAPTED_FORMAT, resolve_checkpoint, save_adapted
 
-MAX_VIEWS = 16  # each view is another decode and feature pass of every example
 MAX_LISTED = 10  # files named in a log message per kind of problem
 VIEWS = 4  # augmented views per example (rescale, crop, flip, blur, JPEG: the training recipe's chain)
 FROZEN_BUILDER = "realorai.detector.network:build"  # the designs whose features a head is adapted on
@@ -53,9 +53,7 @@ def check_base(base_path: str | Path | None) -> Path:
     from realorai.models.checkpoint import checkpoint_format, read_meta
 
     path = default_weights() if base_path is None else resolve_checkpoint(base_path)
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if len(head) < 9 or head[8:9] != b"{":
+    if not is_safetensors(path):
         raise ValueError(f"{path}: not a safetensors checkpoint (an ONNX graph or another file): adapting needs "
                          "the frozen detector's checkpoint, e.g. its run folder")  # fmt: skip
     if checkpoint_format(path) == ADAPTED_FORMAT:

@@ -14,9 +14,12 @@ from realorai.bank.pdq import hash_image
 from realorai.imaging import ImageLoadError, Source
 from realorai.inference.rows import decided
 from realorai.progress import progress_bar
-from realorai.provenance import Evidence, TrustSpec, inspect_evidence, pixel_findings
+from realorai.provenance import Evidence, Finding, TrustSpec, inspect_evidence, pixel_findings
 from realorai.provenance.c2pa_evidence import inspect_c2pa
 
+# A PIL image or an array (``Upload.decoded``) came without its file: nothing to read provenance from.
+DECODED = Finding("input", "a decoded image (PIL or array): no file came with it, so no metadata or content "
+                  "credential could be read", "none")  # fmt: skip
 MAX_NAME_BYTES = 96  # of a file's stem in its heatmap's name: names may be 255 bytes, and a suffix follows
 
 
@@ -102,7 +105,10 @@ def analyze(
             for src, row, extra in zip(sources, rows, extras, strict=True):
                 found = _evidence(src, row, extra, c2pa_trust, allow_network)
                 matches = _matches(index, src, row)
-                row["findings"] = [f.to_dict() for f in found.findings + matches]  # the output edge: plain data
+                decoded = [DECODED] if getattr(src, "decoded", False) else []
+                row["findings"] = [
+                    f.to_dict() for f in found.findings + matches + decoded
+                ]  # the output edge: plain data
                 row["error"] = row["error"] or found.error
                 decided(row, detector.tiers)
                 advance()

@@ -22,7 +22,7 @@ import numpy as np
 
 from realorai.imaging import Source
 from realorai.inference.inputs import as_input_list, expand_inputs, in_memory, is_in_memory
-from realorai.inference.rows import decided, error_row, make_row
+from realorai.inference.rows import error_row, make_row
 from realorai.models import get_spec
 from realorai.models.checkpoint import ADAPTED_FORMAT, checkpoint_format, read_meta, resolve_checkpoint
 from realorai.tiers import Tiers
@@ -66,7 +66,7 @@ def _onnxruntime_available() -> bool:
     return True
 
 
-def _is_safetensors(path: Path) -> bool:
+def is_safetensors(path: Path) -> bool:
     """Judged by content, not by name: 8 bytes of header length, then the JSON header."""
     with open(path, "rb") as f:
         head = f.read(9)
@@ -134,9 +134,9 @@ class Detector:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: {' | '.join(BACKENDS)}")
         checkpoint = default_weights() if path is None else resolve_checkpoint(path)
-        if _is_safetensors(checkpoint) and checkpoint_format(checkpoint) == ADAPTED_FORMAT:
+        if is_safetensors(checkpoint) and checkpoint_format(checkpoint) == ADAPTED_FORMAT:
             return cls.from_adapted(checkpoint, device, backend)
-        if not _is_safetensors(checkpoint):
+        if not is_safetensors(checkpoint):
             if backend == "torch":
                 raise ValueError(f"{path}: an ONNX file runs on the onnx backend only")
             return cls.from_onnx(checkpoint)
@@ -205,17 +205,8 @@ class Detector:
         sources, missing = _sources(items)
         trust = None if pixels_only else resolve(c2pa_trust)
         rows = analyze(self, sources, batch_size, provenance=not pixels_only, c2pa_trust=trust, bank=bank)
-        for src, row in zip(sources, rows, strict=True):
-            if getattr(src, "decoded", False) and row["findings"] is not None:
-                row["findings"].append(DECODED_FINDING)
-                decided(row, self.tiers)
         rows += [error_row(p, r, self.tiers) for p, r in missing.items()]
         return rows[0] if single else rows
-
-
-DECODED_FINDING = {"source": "input", "what": "a decoded image (PIL or array): no file came with it, so no "
-                   "metadata or content credential could be read", "strength": "none", "points_to": None,
-                   "value": ""}  # fmt: skip
 
 
 def _names_one(item) -> bool:
@@ -230,18 +221,11 @@ def _names_one(item) -> bool:
 
 def _sources(items: list) -> tuple[list[Source], dict[str, str]]:
     """(what to score, in input order: files found and in-memory images; {input: why none})."""
-    from realorai import limits
-
     sources: list[Source] = []
     missing: dict[str, str] = {}
     seen: set[str] = set()
     for i, item in enumerate(items):
         if is_in_memory(item):
-            size = getattr(item, "size", None) if not hasattr(item, "shape") else item.shape[:2]
-            cap = limits.current().max_pixels
-            if isinstance(size, tuple) and len(size) == 2 and cap and size[0] * size[1] > cap:
-                missing[f"<image {i}>"] = f"{size[0] * size[1]:,} pixels, over the limit of {cap:,}"
-                continue
             upload, why = in_memory(item, i)
             if upload is None:
                 missing[f"<image {i}>"] = why

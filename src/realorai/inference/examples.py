@@ -96,18 +96,11 @@ def scan_rows(source: str, trust=None, show_progress: bool = False) -> tuple[lis
 def reverify(path: str, trust=None) -> tuple[str | None, str]:
     """(label, why not): the label the file's own C2PA credential gives under ``trust`` now, or
     None and the reason. A scan file's word is never taken: anyone can edit it."""
-    from realorai.provenance.c2pa_evidence import inspect_c2pa
-    from realorai.provenance.findings import Finding, decide
+    from realorai.provenance.c2pa_evidence import verified_label
 
     if not os.path.isfile(path):
         return None, "file not found"
-    found = [f if isinstance(f, Finding) else Finding(**f) for f in inspect_c2pa(path, trust)]
-    d = decide(found, None)
-    if d["basis"] == "provenance" and d["verdict"] in ("ai", "real"):
-        return d["verdict"], ""
-    if not found:
-        return None, "the file carries no content credential"
-    return None, d["note"] or "its content credential does not verify under the trust list in use"
+    return verified_label(path, trust)
 
 
 def from_evidence(sources: list[str], trust=None, show_progress: bool = False) -> tuple[pd.DataFrame, list[str], list]:

@@ -138,6 +138,7 @@ def in_memory(item, i: int):
 
     from PIL import Image
 
+    from realorai import limits
     from realorai.imaging import Upload
 
     if isinstance(item, (bytes, bytearray, memoryview)):
@@ -156,6 +157,9 @@ def in_memory(item, i: int):
     else:
         img = item
         name = f"<PIL image {i}{': ' + Path(img.filename).name if getattr(img, 'filename', '') else ''}>"
+    cap = limits.current().max_pixels  # checked before a copy is encoded, as a file's header is
+    if img.width * img.height > cap:
+        return None, f"{img.width * img.height:,} pixels, over the limit of {cap:,}"
     buf = io.BytesIO()
     try:
         if img.mode in PNG_MODES:

@@ -145,8 +145,7 @@ def explain(row: dict, found: list[Finding], note: str) -> str:
     if row["findings"] is None:
         sentence += "; provenance not read (--pixels-only)"
     elif any(f.source == "bank" for f in found):
-        possible = next(f.what for f in found if f.source == "bank")
-        sentence += "; " + possible.split(": compare")[0] + ": compare side by side"
+        sentence += "; " + next(f.what for f in found if f.source == "bank")
     elif any(f.source == "input" for f in found):
         sentence += "; a decoded image (PIL or array) carries no metadata or content credential to read"
     elif not any(f.strength == "strong" for f in found):

@@ -142,17 +142,28 @@ def inspect_c2pa(path: Source, trust: TrustSpec = None, allow_network: bool = Fa
     return findings
 
 
-def credential(path: Source, trust: TrustSpec = None) -> dict | None:
-    """The verified credential of a file, re-read now under ``trust``: {label, signer, manifest_id,
-    source_types}, or None when it has none that verifies and agrees with itself (what the bank
-    stores as ``c2pa-verified``: never a scan file's word)."""
-    import c2pa
-
+def verified_label(path: Source, trust: TrustSpec = None) -> tuple[str | None, str]:
+    """(label, why not): the label the file's own credential gives when it verifies now under
+    ``trust`` and agrees with itself, else None and the reason (never a scan file's word)."""
     from realorai.provenance.findings import decide
 
     found = inspect_c2pa(path, trust)
     d = decide(found, None)
-    if d["basis"] != "provenance" or d["verdict"] not in ("ai", "real"):
+    if d["basis"] == "provenance" and d["verdict"] in ("ai", "real"):
+        return d["verdict"], ""
+    if not found:
+        return None, "the file carries no content credential"
+    return None, d["note"] or "its content credential does not verify under the trust list in use"
+
+
+def credential(path: Source, trust: TrustSpec = None) -> dict | None:
+    """The verified credential of a file, re-read now under ``trust``: {label, signer, manifest_id,
+    source_types}, or None when it has none that verifies (``verified_label``): what the bank
+    stores as ``c2pa-verified``."""
+    import c2pa
+
+    label, _ = verified_label(path, trust)
+    if label is None:
         return None
     try:
         context = context_for(trust, False)
@@ -160,13 +171,14 @@ def credential(path: Source, trust: TrustSpec = None) -> dict | None:
         reader = c2pa.Reader.try_create(source, context=context)
         with reader:
             manifest = reader.get_active_manifest() or {}
-            label = reader.json() and json.loads(reader.json()).get("active_manifest", "")
+            store = reader.json()
+            manifest_id = json.loads(store).get("active_manifest", "") if store else ""
     except Exception:  # verified a moment ago: a second read failing leaves the id unknown, not the verdict
-        manifest, label = {}, ""
+        manifest, manifest_id = {}, ""
     signer = manifest.get("signature_info") or {}
     return {
-        "label": d["verdict"],
+        "label": label,
         "signer": f"{signer.get('common_name') or '?'} ({signer.get('issuer') or '?'})",
-        "manifest_id": str(label or ""),
+        "manifest_id": str(manifest_id or ""),
         "source_types": _source_types(manifest),
     }
