@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import smooth_image
@@ -51,11 +54,15 @@ def signed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(signed):
+    trust = None if signed is None else str(signed[1])
+    yield from _serve(c2pa_trust=trust)
+
+
+def _serve(**settings):
     import uvicorn
 
     port = free_port()
-    trust = None if signed is None else str(signed[1])
-    app = create_app(ServeSettings(port=port, c2pa_trust=trust), Detector.default())
+    app = create_app(ServeSettings(port=port, **settings), Detector.default())
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -97,6 +104,9 @@ def test_page_gives_a_verdict_heatmap_and_findings(server, browser, signed, tmp_
     expect(page.locator("[data-testid=verdict]")).to_have_count(3)
     cards = page.locator("#results .card")
     assert cards.count() == 3
+    # In upload order, whatever order the answers came in.
+    assert [cards.nth(i).locator("figcaption").inner_text() for i in range(3)] == [
+        "landscape.png", "notes.png", "signed-generated.jpg"]  # fmt: skip
     # Evidence: the signed image is decided by its credential, in the solid badge of evidence.
     evidence = cards.filter(has_text="signed-generated.jpg").locator("[data-testid=verdict]")
     assert evidence.get_attribute("data-verdict") == "ai" and evidence.get_attribute("data-basis") == "provenance"
@@ -113,6 +123,11 @@ def test_page_gives_a_verdict_heatmap_and_findings(server, browser, signed, tmp_
         expect(hint).to_have_css("background-color", "rgb(233, 233, 233)")  # grey: neither answer's colour
     else:
         expect(hint).to_have_css("border-top-style", "dashed")  # a hint is outlined, never solid
+    # The heatmap is off by default (an overlay on every thumbnail hides the pictures): a toggle.
+    shown = good_card.locator("figure img")
+    assert shown.get_attribute("data-testid") == "upload" and shown.get_attribute("src").startswith("blob:")
+    expect(good_card.locator(".legend")).to_be_hidden()
+    good_card.locator("button.toggle").click()
     heat = good_card.locator("img[data-testid=heatmap]")
     assert heat.get_attribute("src").startswith("data:image/png;base64,")
     box = heat.bounding_box()
@@ -124,11 +139,21 @@ def test_page_gives_a_verdict_heatmap_and_findings(server, browser, signed, tmp_
     assert bad_card.locator("[data-testid=verdict]").inner_text().strip().endswith("Error")
     assert "could not be read: not a recognised image format" in bad_card.locator(".error").inner_text()
     assert "Provenance" not in bad_card.inner_text()  # no "None found" for a file never read
+    # No broken-image icon: the file's name and a plain note instead.
+    expect(bad_card.locator(".noimg")).to_contain_text("notes.png: this browser cannot show this file")
+    assert bad_card.locator("img").count() == 0
     # Keyboard: the picker is reachable with Tab and the heatmap toggle is a button.
+    page.mouse.click(2, 2)  # focus back on the document (the toggle was clicked above)
     page.keyboard.press("Tab")
     expect(page.locator("#picklabel")).to_be_focused()
     good_card.locator("button.toggle").click()
-    assert heat.get_attribute("src").startswith("blob:")
+    assert shown.get_attribute("src").startswith("blob:")
+    # The rows shown, as CSV, in upload order.
+    with page.expect_download() as download:
+        page.locator("#csv").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("path,verdict,basis") and [line.split(",")[0] for line in lines[1:]] == [
+        "landscape.png", "notes.png", "signed-generated.jpg"]  # fmt: skip
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
@@ -154,4 +179,70 @@ def test_api_docs_render_offline(server, browser):
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
     assert "/v1/detect" in page.locator(".swagger-ui").inner_text()
     assert outside == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def bank_server(signed, tmp_path_factory):
+    """A server with a bank holding the signed image (banked from its verified credential) and
+    an API key, so the page can confirm images."""
+    if signed is None:
+        pytest.skip("the C2PA library is not installed")
+    from c2pa_fixtures import make_ca_and_signer, sign_jpeg
+    from test_bank import picture
+
+    from realorai.bank import Bank
+    from realorai.bank.add import add_one
+    from realorai.provenance import resolve
+
+    root = tmp_path_factory.mktemp("page-bank")
+    ca_pem, signer = make_ca_and_signer("page bank tests")
+    (root / "ca.pem").write_text(ca_pem)
+    photo = io.BytesIO()
+    picture(11, 384).save(photo, "JPEG", quality=92)  # photo-like: PDQ reads it stably (noise is not)
+    sign_jpeg(photo.getvalue(), root / "signed.jpg", signer, "trainedAlgorithmicMedia")
+    bank = Bank(root / "bank.db", create=True)
+    assert add_one(bank, root / "signed.jpg", resolve(str(root / "ca.pem"))).status == "banked"
+    settings = {"bank": str(bank.path), "api_key": "page-key", "api_key_name": "Moderator One"}
+    for url in _serve(c2pa_trust=str(root / "ca.pem"), **settings):  # the loop's next step stops the server
+        yield url, root / "signed.jpg"
+
+
+def test_page_shows_a_bank_match_and_confirms(bank_server, browser, tmp_path):
+    """A stripped copy of a banked signed picture: ai by match, the banked thumbnail beside it; a
+    moderator's "Confirm as AI" banks a new picture, and its mirrored copy is then likely_ai by match."""
+    from PIL import Image, ImageOps
+    from playwright.sync_api import expect
+    from test_bank import picture
+
+    url, signed = bank_server
+    with Image.open(signed) as im:
+        im.convert("RGB").save(tmp_path / "copy.jpg", quality=80)  # no credential left
+    picture(5).save(tmp_path / "fresh.png")
+    ImageOps.mirror(picture(5)).save(tmp_path / "fresh-mirrored.jpg", quality=85)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(url + "/")
+    expect(page.locator("#keyrow")).to_be_visible(timeout=30_000)
+    page.fill("#apikey", "page-key")
+    page.locator("#apikey").dispatch_event("change")
+    expect(page.locator("#model")).to_contain_text("detector", timeout=30_000)
+    page.set_input_files("#files", [str(tmp_path / "copy.jpg"), str(tmp_path / "fresh.png")])
+    expect(page.locator("#status")).to_contain_text("Done", timeout=60_000)
+    copy = page.locator("#results .card").filter(has_text="copy.jpg")
+    verdict = copy.locator("[data-testid=verdict]")
+    assert (verdict.get_attribute("data-verdict"), verdict.get_attribute("data-basis")) == ("ai", "match")
+    banked = copy.locator("img[data-testid=banked]")
+    expect(banked).to_have_attribute("src", re.compile("^blob:"), timeout=10_000)
+    box = banked.bounding_box()
+    assert box and box["width"] > 50 and box["height"] > 50  # the thumbnail decoded and is shown
+    assert "signed by" in copy.inner_text() and "distance" in copy.inner_text()
+    fresh = page.locator("#results .card").filter(has_text="fresh.png")
+    fresh.get_by_role("button", name="Confirm as AI").click()
+    expect(fresh.locator(".actions")).to_contain_text("Banked as ai", timeout=30_000)
+    page.set_input_files("#files", [str(tmp_path / "fresh-mirrored.jpg")])
+    mirrored = page.locator("#results .card").filter(has_text="fresh-mirrored.jpg")
+    expect(mirrored.locator("[data-testid=verdict]")).to_have_attribute("data-basis", "match", timeout=60_000)
+    assert mirrored.locator("[data-testid=verdict]").get_attribute("data-verdict") == "likely_ai"
+    assert "confirmed ai by Moderator One" in mirrored.inner_text()
+    page.screenshot(path=str(tmp_path / "bank-page.png"), full_page=True)
     page.close()

@@ -197,6 +197,12 @@ class Bank:
         hashes = np.frombuffer(bytes.fromhex("".join(r[1] for r in rows)), dtype=np.uint8).reshape(-1, 32)
         return ids, hashes
 
+    def thumbnail(self, entry_id: int) -> bytes | None:
+        """The entry's stored 128-px JPEG (None: no such entry, or an imported hash without one)."""
+        with contextlib.closing(self._connect()) as con:
+            row = con.execute("SELECT thumbnail FROM entries WHERE id = ?", [entry_id]).fetchone()
+        return bytes(row[0]) if row and row[0] else None
+
     def revoke(self, ids: list[int], why: str = "") -> int:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.transaction() as con:

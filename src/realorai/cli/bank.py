@@ -134,3 +134,85 @@ def stats_cmd(bank: BankFile) -> None:
     out.print(f"{s['entries']} entries ({s['revoked']} revoked), {s['bytes'] / 1e6:.2f} MB")
     for k, n in sorted(s["by"].items()):
         out.print(f"  {k}: {n}")
+
+
+@app.command("export")
+def export_cmd(
+    bank: BankFile,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The CSV file to write (docs/BANK.md).")],
+    revoked: Annotated[bool, typer.Option("--revoked", help="Revoked entries too.")] = False,
+) -> None:
+    """Write the bank's hashes with their tags as CSV (no thumbnails, names or paths)."""
+    from realorai.bank.exchange import export
+
+    try:
+        n = export(_bank(bank), output, revoked)
+    except OSError as e:
+        fail(f"{output}: cannot write ({e.strerror or e})", code=EXIT_NOTHING)
+    out.print(f"exported {n} entries to {shown(str(output))}")
+
+
+MAX_IMPORT_BYTES = 1 << 30
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="A CSV export (realorai's, or hash,label lines).")],
+    bank: BankFile,
+    by: Annotated[str, typer.Option(help="Who imports: the entries are confirmed by this name.")],
+    label: Annotated[Label | None, typer.Option(help="The label of rows that state none.")] = None,
+    verify_with: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Original files (or folders): a row whose file is here and whose credential verifies "
+            "now stays c2pa-verified."
+        ),  # fmt: skip
+    ] = None,
+    c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+) -> None:
+    """Bank the hashes of an export. A hash carries no credential to check: rows are banked as
+    confirmed by --by, unless their original is given with --verify-with and verifies now.
+
+    Exit codes: 0 all rows imported or already there; 1 some lines were bad; 2 usage error; 3 none imported."""
+    from realorai.bank.exchange import import_text
+    from realorai.provenance import resolve
+
+    if not by.strip():
+        fail("--by NAME: imported entries are banked as confirmed by the importer")
+    try:
+        if file.stat().st_size > MAX_IMPORT_BYTES:
+            fail(f"{file}: {file.stat().st_size / 1e9:.1f} GB, over the {MAX_IMPORT_BYTES / 1e9:.1f} GB import limit")
+        text = file.read_text(encoding="utf-8-sig")
+        trust = resolve(c2pa_trust)
+    except UnicodeDecodeError as e:
+        fail(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})")
+    except (FileNotFoundError, ValueError) as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{file}: cannot read ({e.strerror or e})", code=EXIT_NOTHING)
+    done = import_text(_bank(bank, create=True), text, by, file.name, label=label.value if label else None,
+                       verify_with=_originals(verify_with or []), trust=trust)  # fmt: skip
+    for number, why in done.bad:
+        err.print(f"{shown(file.name)}:{number}: bad line: {shown(why)}", highlight=False)
+    for number, why in done.skipped:
+        err.print(f"{shown(file.name)}:{number}: skipped: {shown(why)}", highlight=False)
+    out.print(f"imported {len(done.banked)} entries ({done.verified} re-verified as c2pa-verified), "
+              f"{len(done.skipped)} skipped, {len(done.bad)} bad lines")  # fmt: skip
+    if not done.banked and not done.skipped:
+        raise typer.Exit(EXIT_NOTHING)
+    if done.bad:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _originals(paths: list[str]) -> dict[str, str]:
+    """{sha256: file} of the images under ``paths`` (for --verify-with)."""
+    from realorai.hashing import sha256_file
+    from realorai.inference.inputs import find_inputs
+
+    found = {}
+    for f in find_inputs(paths).files if paths else []:
+        try:
+            found[sha256_file(f)] = f
+        except OSError:
+            continue
+    return found

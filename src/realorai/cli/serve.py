@@ -17,6 +17,12 @@ def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000; 0: a free port, printed at start).")] = None,
     backend: Annotated[Backend | None, typer.Option(help=BACKEND_HELP)] = None,
+    bank: Annotated[
+        Path | None, typer.Option(help="A bank of known images (realorai bank add); REALORAI_BANK.", show_default=False)
+    ] = None,
+    bank_learn: Annotated[
+        bool | None, typer.Option("--bank-learn", help="Bank each upload whose verified credential decided it.")
+    ] = None,
 ) -> None:
     """Serve the API (POST /v1/detect, /docs) and the page at / .
 
@@ -30,8 +36,10 @@ def serve_cmd(
     from realorai.inference.detector import Detector
     from realorai.provenance import resolve
     from realorai.serve import ServeSettings, create_app, uvicorn_options
+    from realorai.serve.bank_routes import check_bank
 
-    given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value}
+    given = {"model": str(model) if model else None, "host": host, "port": port, "backend": backend and backend.value,
+             "bank": str(bank) if bank else None, "bank_learn": bank_learn}  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}  # --port 0 and --host '' are choices too
     try:
         settings = ServeSettings(**overrides)
@@ -41,6 +49,7 @@ def serve_cmd(
         # Everything that can fail on a user's settings fails here, as one line, before serving:
         # the trust list and the model (the app would otherwise fail inside uvicorn's start-up).
         resolve(settings.c2pa_trust)
+        check_bank(settings)
         detector = Detector.load(settings.model, device_name("auto"), settings.backend)
     except ValidationError as e:
         fail("; ".join(f"REALORAI_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors()))

@@ -33,6 +33,8 @@ from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
 from realorai.serve.admission import Budget
+from realorai.serve.bank_routes import check_bank
+from realorai.serve.bank_routes import router as bank_router
 from realorai.serve.connections import install_log_filter
 from realorai.serve.deps import error_response
 from realorai.serve.guard import cross_site, host_allowed
@@ -58,6 +60,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         limits.return_freed_memory()
         install_log_filter()  # after uvicorn has set its logging up: one line per cause
         app.state.trust = resolve(settings.c2pa_trust)
+        check_bank(settings)
         try:
             app.state.detector = detector or await anyio.to_thread.run_sync(
                 Detector.load, settings.model, device_name("auto"), settings.backend
@@ -91,6 +94,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         return response
 
     app.include_router(router)
+    app.include_router(bank_router)
     _add_docs(app)
     app.add_middleware(HeadAsGet)  # outermost: the routes and guards see a GET
     return app

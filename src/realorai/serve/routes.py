@@ -13,7 +13,7 @@ from realorai.inference.rows import SCHEMA_VERSION
 from realorai.serve.admission import Held
 from realorai.serve.deps import DetectorDep, SettingsDep, error_response, require_key
 from realorai.serve.schema import DETECT_BODY, DETECT_RESPONSES
-from realorai.serve.scoring import score_uploads
+from realorai.serve.scoring import learn_uploads, score_uploads
 from realorai.serve.uploads import Limits, UploadError, read_uploads
 
 router = APIRouter()
@@ -85,7 +85,7 @@ async def detect(
     held = Held(state.buffers)
     try:
         try:
-            uploads = await read_uploads(request, _limits(settings, held.reserve))
+            uploads = await read_uploads(request, upload_limits(settings, held.reserve))
         except UploadError as e:
             return error_response(e.status, e.message, e.file)
         finally:
@@ -95,9 +95,11 @@ async def detect(
         try:
             work = partial(
                 score_uploads, det, uploads, state.trust, settings.max_request_pixels, provenance=evidence,
-                heatmaps=heatmap,
+                heatmaps=heatmap, bank=settings.bank if evidence else None,
             )  # fmt: skip
             rows = await anyio.to_thread.run_sync(work, limiter=state.limiter)
+            if settings.bank and settings.bank_learn:
+                await anyio.to_thread.run_sync(learn_uploads, settings.bank, uploads, rows, state.trust)
         finally:
             state.gate.give()
     finally:
@@ -115,7 +117,7 @@ def _busy(settings, what: str):
     return response
 
 
-def _limits(settings, reserve) -> Limits:
+def upload_limits(settings, reserve) -> Limits:
     return Limits(
         int(settings.max_upload_mb * 1e6),
         int(settings.max_request_mb * 1e6),

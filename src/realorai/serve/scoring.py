@@ -56,3 +56,12 @@ def score_uploads(
         # 422: passed the header check, failed to decode
         rows[i] = {**row, "error_status": 422 if row["verdict"] == "error" else None}
     return rows  # type: ignore[return-value]
+
+
+def learn_uploads(bank: str, uploads: list[Upload], rows: list[dict], trust: TrustAnchors) -> int:
+    """``bank_learn``: bank each upload whose verified credential decided its row (the credential
+    is read and verified again from the bytes by ``bank.add``); how many were banked."""
+    from realorai.bank import Bank
+    from realorai.bank.add import learn
+
+    return sum(a.status == "banked" for a in learn(Bank(bank), uploads, rows, trust))

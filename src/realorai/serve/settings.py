@@ -65,6 +65,12 @@ class ServeSettings(BaseSettings):
     workers: int = Field(1, ge=1, description="Inference threads (one per ~2 cores is plenty).")
     retry_after_s: int = Field(2, ge=1)
     c2pa_trust: str | None = Field(None, description="PEM trust anchors file; 'none' turns trust checks off.")
+    bank: str | None = Field(None, description="A bank file (realorai bank): copies of its pictures match.")
+    bank_learn: bool = Field(False, description="Bank each upload whose verified content credential decided it.")
+    api_key_name: str = Field(
+        "API key holder", min_length=1, max_length=100,
+        description="Who confirms, when the page's Confirm as AI / real banks an image (needs REALORAI_API_KEY).",
+    )  # fmt: skip
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -1,0 +1,94 @@
+"""The bank's routes: its state, an entry's thumbnail (shown beside a matched upload on the page)
+and a moderator's confirmation, which banks an upload as ``confirmed`` by the API key's holder.
+
+Without a bank (``REALORAI_BANK``) they answer 404. A confirmation needs an API key configured
+(``REALORAI_API_KEY``): on an open server anyone could bank labels for everyone.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from realorai.bank import Bank
+from realorai.serve.admission import Held
+from realorai.serve.deps import SettingsDep, error_response, require_key
+from realorai.serve.settings import ServeSettings
+from realorai.serve.uploads import UploadError, read_uploads
+
+router = APIRouter(prefix="/v1/bank", dependencies=[Depends(require_key)], tags=["bank"])
+
+
+class Label(StrEnum):
+    ai = "ai"
+    real = "real"
+
+
+def check_bank(settings: ServeSettings) -> None:
+    """Open the configured bank once at start-up: a file that is not a bank is refused by name."""
+    if settings.bank:
+        Bank(settings.bank, create=settings.bank_learn)
+
+
+def _bank(settings: ServeSettings) -> Bank | None:
+    return Bank(settings.bank) if settings.bank else None
+
+
+@router.get("")
+async def bank_state(settings: SettingsDep):
+    """Whether a bank is configured, its entries by label and evidence, and whether this server
+    takes confirmations (an API key is configured)."""
+    bank = _bank(settings)
+    if bank is None:
+        return {"bank": None, "confirm": False}
+    return {"bank": bank.stats(), "confirm": settings.api_key is not None, "learn": settings.bank_learn}
+
+
+@router.get("/entries/{entry_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}, 404: {}})
+async def thumbnail(entry_id: int, settings: SettingsDep):
+    """The banked picture's 128-px JPEG, stored when it was banked (imported hashes have none)."""
+    bank = _bank(settings)
+    data = bank.thumbnail(entry_id) if bank is not None else None
+    if data is None:
+        return error_response(404, f"no thumbnail for bank entry {entry_id}")
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/confirm")
+async def confirm(
+    request: Request,
+    settings: SettingsDep,
+    label: Label = Query(description="What the moderator confirms the picture is."),
+    note: str = Query("", max_length=500, description="A note kept with the entry."),
+):
+    """One image as a multipart file: banked as ``confirmed`` ``label`` by the API key's holder
+    (REALORAI_API_KEY_NAME). Its copies then get ``likely_`` + label with basis ``match``."""
+    from realorai.bank.add import add_one
+    from realorai.serve.routes import upload_limits
+
+    bank = _bank(settings)
+    if bank is None:
+        return error_response(404, "this server has no bank (REALORAI_BANK)")
+    if settings.api_key is None:
+        return error_response(403, "confirmations need an API key on this server (REALORAI_API_KEY)")
+    held = Held(request.app.state.buffers)  # the upload counts against the buffer budget, as in detect
+    try:
+        try:
+            uploads = await read_uploads(request, upload_limits(settings, held.reserve))
+        except UploadError as e:
+            return error_response(e.status, e.message, e.file)
+        if len(uploads) != 1:
+            return error_response(400, f"send exactly one image to confirm, not {len(uploads)}")
+        done = await anyio.to_thread.run_sync(
+            lambda: add_one(bank, uploads[0], None, label.value, settings.api_key_name, note)
+        )
+    finally:
+        held.release_all()
+    if done.status == "error":
+        return error_response(422, done.why, done.path)
+    if done.status == "skipped" and not done.entry:
+        return error_response(422, done.why, done.path)
+    return {"status": done.status, "entry": done.entry, "why": done.why, "warning": done.warning}
