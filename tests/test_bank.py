@@ -200,3 +200,46 @@ def test_stripped_gemini_copies_are_ai_once_the_originals_are_banked(tmp_path):
     assert len(rows) == len(originals) >= 5
     assert all(r["verdict"] == "inconclusive" for r in plain)
     assert all(r["verdict"] == "ai" and r["basis"] == "match" for r in rows), [r["why"] for r in rows]
+
+
+def _framed(img: Image.Image, caption: bool) -> Image.Image:
+    """A caption band above the picture, or a phone-feed screenshot around it."""
+    if caption:
+        out = Image.new("RGB", (img.width, img.height + img.height // 4), "white")
+        out.paste(img, (0, img.height // 4))
+        ImageDraw.Draw(out).text((6, 8), "you will not believe this", fill="black")
+        return out
+    pic = img.resize((1000, round(1000 * img.height / img.width)))
+    out = Image.new("RGB", (1080, pic.height + 520), (240, 240, 240))
+    out.paste(pic, (40, 260))
+    draw = ImageDraw.Draw(out)
+    draw.rectangle([0, 0, 1080, 110], fill=(25, 25, 25))
+    draw.text((40, 180), "@someone · 2h", fill="black")
+    return out
+
+
+def textured(seed: int, size: int = 384) -> Image.Image:
+    """``picture`` with fine texture all over, as photographs have (the frame finder tells a
+    picture from plain interface by its texture)."""
+    y, x = np.mgrid[0:size, 0:size]
+    shift = np.random.default_rng(seed).uniform(0, 6)
+    a = np.asarray(picture(seed, size), dtype=float) + (18 * np.sin(x / 2.3 + shift) * np.sin(y / 1.7))[..., None]
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("caption", [True, False])
+def test_the_picture_inside_a_screenshot_or_above_a_caption_is_recovered(tmp_path, caption):
+    from realorai.bank.recover import boxes
+
+    bank = Bank(tmp_path / "b.db", create=True)
+    original = textured(70)
+    original.save(tmp_path / "o.png")
+    bank.add([_entry(hash_image(tmp_path / "o.png").hex)])
+    framed = _framed(original, caption)
+    framed.save(tmp_path / "framed.jpg", quality=85)
+    assert match_findings(Index(bank), hash_image(tmp_path / "framed.jpg")) == []  # the global hash misses it
+    found = match_findings(Index(bank), hash_image(tmp_path / "framed.jpg", recover=True))
+    assert found and found[0].strength == "moderate" and "the picture inside this image at" in found[0].what
+    assert json.loads(found[0].value)["box"] is not None
+    # A plain photograph has no frame: nothing more to hash.
+    assert boxes(textured(71)) == []

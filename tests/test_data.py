@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import SHARED, make_dataset, png_header_bomb, smooth_image
 from PIL import Image
+from test_bank import picture
 
 from realorai.data.audit import audit
 from realorai.data.manifest import label_for, load_manifest, parse_label_map, save_manifest, scan, summary, usable
@@ -31,7 +32,8 @@ def messy(tmp_path):
     (root / "README.txt").write_text("about this data")
     Image.new("CMYK", (32, 32), (10, 20, 30, 0)).save(real / "cmyk.jpg")
     (ai / "ai_000_copy.png").write_bytes((ai / "ai_000.png").read_bytes())  # exact duplicate
-    smooth_image(1, 64).resize((60, 60)).save(ai / "near_of_ai_001.jpg", quality=85)  # near duplicate
+    picture(1, 64).save(ai / "ai_001.png")  # photo-like: PDQ reads it stably (6x6 colour blocks are not)
+    picture(1, 64).resize((60, 60)).save(ai / "near_of_ai_001.jpg", quality=85)  # near duplicate
     (real / "stolen.png").write_bytes((ai / "ai_002.png").read_bytes())  # same bytes, other class
     return root
 
@@ -56,7 +58,7 @@ def test_scan_reports_every_bad_file_and_completes(messy):
         "path",
         "label",
         "sha256",
-        "phash",
+        "pdq",
         "width",
         "height",
         "format",
@@ -248,3 +250,20 @@ def test_manifest_round_trips_through_csv_and_parquet(tmp_path):
     (tmp_path / "edited.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
     with pytest.raises(ValueError, match="column 'label_conflict' needs True/False, got '' \\(line 2\\)"):
         load_manifest(tmp_path / "edited.csv")
+
+
+@pytest.mark.parametrize("threshold", [0, 4, 31])
+def test_near_pairs_are_exactly_those_of_a_brute_force_scan(threshold):
+    from realorai.data.duplicates import _near_pairs
+
+    rng = np.random.default_rng(threshold)
+    hashes = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    for a, b, k in [(1, 2, threshold), (3, 4, threshold + 1), (5, 6, 0), (7, 8, max(0, threshold - 1))]:
+        bits = np.unpackbits(hashes[a].copy())
+        bits[rng.choice(256, k, replace=False)] ^= 1
+        hashes[b] = np.packbits(bits)
+    d = np.bitwise_count(hashes[:, None] ^ hashes[None, :]).sum(axis=2)
+    brute = {(int(i), int(j)) for i, j in zip(*np.nonzero(d <= threshold), strict=True) if i < j}
+    assert set(_near_pairs(hashes, threshold)) == brute and (1, 2) in brute and (3, 4) not in brute
+    with pytest.raises(ValueError, match="0 to 31"):
+        list(_near_pairs(hashes, 32))

@@ -267,4 +267,4 @@ def test_data_scan_records_the_size_the_file_declares(tmp_path):
 
     smooth_image(5, 300).resize((1200, 900)).save(tmp_path / "big.jpg")  # larger than the 256-px draft
     row = probe(tmp_path / "big.jpg")
-    assert (row["width"], row["height"]) == (1200, 900) and row["phash"]
+    assert (row["width"], row["height"]) == (1200, 900) and row["pdq"]

@@ -164,6 +164,39 @@ def test_ray_engine_gives_the_local_verdicts_and_resumes(local_ray, tmp_path):
 
 
 @pytest.mark.slow
+def test_ray_actors_match_against_the_same_bank(local_ray, tmp_path):
+    """A scan on the Ray engine with --bank: each actor opens the bank's index (once per state of
+    the bank) and a banked picture's copies are matched as in the local engine."""
+    from functools import partial
+
+    from PIL import ImageOps
+    from test_bank import picture
+
+    from realorai.bank import Bank
+    from realorai.bank.add import add_one
+    from realorai.inference.ray_engine import ray_chunks
+
+    bank = Bank(tmp_path / "bank.db", create=True)
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for i in range(3):
+        picture(60 + i).save(tmp_path / f"o{i}.png")
+        assert add_one(bank, tmp_path / f"o{i}.png", label="ai", by="ray test").status == "banked"
+        ImageOps.mirror(picture(60 + i)).resize((200, 200)).save(folder / f"copy{i}.jpg", quality=80)
+    picture(99).save(folder / "unrelated.png")
+    det = Detector.load(None, "cpu", "auto")
+    quiet = {"show_progress": False, "log": lambda m: None}
+    engine = partial(ray_chunks, model=None, backend="auto", address=None, actors=2)
+    out, local = tmp_path / "ray.parquet", tmp_path / "local.parquet"
+    run_batch([str(folder)], out, det, chunk=2, engine=engine, bank=str(bank.path), **quiet)
+    run_batch([str(folder)], local, det, chunk=2, bank=str(bank.path), **quiet)
+    a = pd.read_parquet(local).set_index("path").sort_index()
+    b = pd.read_parquet(out).set_index("path").sort_index()
+    assert list(b["basis"]) == ["match", "match", "match", "pixels"] and (a["verdict"] == b["verdict"]).all()
+    assert b["verdict"].iloc[0] == "likely_ai" and "ray test" in b["why"].iloc[0]
+
+
+@pytest.mark.slow
 def test_a_killed_ray_job_resumes_to_every_file_once(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'realorai[ray]')")
     import signal

@@ -38,6 +38,7 @@ class Match:
     entry: Entry
     distance: int
     variant: int  # which of the query's dihedral hashes came closest (0: as is)
+    box: tuple[int, int, int, int] | None = None  # the picture recovered inside the image, if that matched
 
 
 def _faiss():
@@ -88,9 +89,15 @@ class Index:
             out[entry] = (distance, variant)
 
     def search(self, hashed: Hashed, radius: int = POSSIBLE) -> list[Match]:
-        found = self.nearest(hashed.hashes, radius)
+        """Every entry within ``radius`` of the image, or of a picture recovered inside it (the
+        image's own hash wins a tie), nearest first."""
+        found = {i: (d, v, None) for i, (d, v) in self.nearest(hashed.hashes, radius).items()}
+        for box, hashes in hashed.parts:
+            for i, (d, v) in self.nearest(hashes, radius).items():
+                if i not in found or d < found[i][0]:
+                    found[i] = (d, v, box)
         entries = {e.id: e for e in self.bank.entries(list(found))} if found else {}
-        matches = [Match(entries[i], d, v) for i, (d, v) in found.items() if i in entries]
+        matches = [Match(entries[i], d, v, box) for i, (d, v, box) in found.items() if i in entries]
         return sorted(matches, key=lambda m: (m.distance, m.entry.id))
 
 
@@ -108,19 +115,23 @@ def index_for(bank: Bank | str, engine: str = "auto") -> Index:
 def describe(m: Match) -> Finding:
     e = m.entry
     how = f" ({VARIANTS[m.variant]})" if m.variant else ""
+    # A picture recovered inside a screenshot or a captioned copy: say where, so it can be checked.
+    inside = f"the picture inside this image at {list(m.box)} is " if m.box else ""
     at = f"at distance {m.distance} of 256{how}, bank entry {e.id}"
     value = json.dumps({"entry": e.id, "distance": m.distance, "evidence": e.evidence, "label": e.label,
-                        "variant": m.variant, "name": e.name[:60]})  # fmt: skip
+                        "variant": m.variant, "name": e.name[:60], "box": m.box})  # fmt: skip
     if m.distance > MATCH:
-        what = (f"possible match: bank entry {e.id} ({e.label}, {e.evidence}) at distance {m.distance} of 256: "
-                "compare side by side (not a verdict)")  # fmt: skip
+        where = f" for the picture at {list(m.box)}" if m.box else ""
+        what = (f"possible match{where}: bank entry {e.id} ({e.label}, {e.evidence}) at distance {m.distance} of "
+                "256: compare side by side (not a verdict)")  # fmt: skip
         return Finding("bank", what, "weak", e.label, value)
     if e.evidence == "c2pa-verified":
         types = ", ".join(json.loads(e.source_types or "[]")) or "a source type"
-        what = f"a copy of a picture banked with a verified content credential signed by {e.signer} ({types}), {at}"
+        what = f"{inside}a copy of a picture banked with a verified content credential signed by {e.signer} "
+        what += f"({types}), {at}"
         return Finding("bank", what, "strong", e.label, value)
     note = f": {e.note}" if e.note else ""
-    what = f"a copy of a picture confirmed {e.label} by {e.confirmed_by} on {e.added_at[:10]}{note}, {at}"
+    what = f"{inside}a copy of a picture confirmed {e.label} by {e.confirmed_by} on {e.added_at[:10]}{note}, {at}"
     return Finding("bank", what, "moderate", e.label, value)
 
 

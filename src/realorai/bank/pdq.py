@@ -35,6 +35,9 @@ class Hashed:
     hashes: np.ndarray  # (8, 32) uint8: original first, then PDQ's rotations and flips
     quality: int
     thumbnail: bytes
+    # Pictures recovered inside the image (``recover``: a screenshot's or a captioned copy's
+    # embedded picture): (box in the decoded image's pixels, its (8, 32) hashes).
+    parts: tuple[tuple[tuple[int, int, int, int], np.ndarray], ...] = ()
 
     @property
     def hex(self) -> str:
@@ -54,23 +57,51 @@ def thumbnail_of(rgb: Image.Image) -> Image.Image:
     return rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
 
 
-def hash_rgb(rgb: Image.Image) -> Hashed:
-    """PDQ of an already decoded RGB image (it is fitted into 512 px first)."""
+def _pdq(thumb: Image.Image) -> tuple[np.ndarray, int]:
     import pdqhash
 
-    thumb = thumbnail_of(rgb)
     hashes, quality = pdqhash.compute_dihedral(np.ascontiguousarray(np.asarray(thumb.convert("RGB"))))
+    return np.stack([_pack(h) for h in hashes]), int(quality)
+
+
+SCAN_SIDE = 128  # px: data scan fits every picture (up or down) into this before hashing
+
+
+def pdq_hex(rgb: Image.Image) -> tuple[str, int]:
+    """(PDQ hash as 64 hex digits, quality) of a decoded picture fitted into 128 px, up or down
+    (no variants): ``data scan``'s near-duplicate hash, compared only with others of its scan.
+    Fitting small pictures up too keeps a 64-px image and its 60-px copy a few bits apart."""
+    w, h = rgb.size
+    k = SCAN_SIDE / max(w, h)
+    fitted = rgb.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.BILINEAR)
+    hashes, quality = _pdq(fitted)
+    return hashes[0].tobytes().hex(), quality
+
+
+def hash_rgb(rgb: Image.Image, recover: bool = False) -> Hashed:
+    """PDQ of an already decoded RGB image (it is fitted into 512 px first); ``recover``: also
+    the pictures found inside it (``bank.recover``), for a query."""
+    thumb = thumbnail_of(rgb)
+    hashes, quality = _pdq(thumb)
     small = thumb.copy()
     small.thumbnail((THUMB, THUMB))
     buf = io.BytesIO()
     small.convert("RGB").save(buf, "JPEG", quality=80)
-    return Hashed(np.stack([_pack(h) for h in hashes]), int(quality), buf.getvalue())
+    parts = []
+    if recover:
+        from realorai.bank.recover import boxes
+
+        for box in boxes(rgb):
+            part, q = _pdq(thumbnail_of(rgb.crop(box)))
+            if q >= MIN_QUALITY:  # a featureless part would match flat pictures
+                parts.append((box, part))
+    return Hashed(hashes, quality, buf.getvalue(), tuple(parts))
 
 
-def hash_image(src: Source, max_pixels: int | None = None) -> Hashed:
+def hash_image(src: Source, max_pixels: int | None = None, recover: bool = False) -> Hashed:
     """PDQ of a file or upload by the bank's route; raises ``imaging.ImageLoadError`` for a bad one."""
     with opened_and_decoded(src, max_pixels, draft=SIDE) as (_, rgb):
-        return hash_rgb(rgb)
+        return hash_rgb(rgb, recover)
 
 
 CHUNK = 65_536  # banked hashes compared at once by the numpy scan (8 queries x 64 Ki x 32 bytes = 16 MB)

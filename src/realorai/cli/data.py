@@ -23,7 +23,9 @@ def data_scan(
     label_map: Annotated[
         str | None, typer.Option(help="Extra FOLDER=LABEL pairs, e.g. 'synthetic=ai,photos=real'.")
     ] = None,
-    near_threshold: Annotated[int, typer.Option(help="Max phash bit distance for near duplicates.")] = 4,
+    near_threshold: Annotated[
+        int, typer.Option(min=0, max=31, help="Most PDQ bits (of 256) two near duplicates differ in.")
+    ] = 31,
     quiet: Quiet = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List the files skipped (not images).")] = False,
 ) -> None:

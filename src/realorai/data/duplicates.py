@@ -8,26 +8,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# Two images whose 64-bit perceptual hashes (imagehash.phash) differ in at most this many bits
-# are near duplicates. Re-encoding, mild resizing or a small crop stays within ~0-4 bits;
-# unrelated photos sit around 32 bits apart.
-NEAR_DUP_MAX_DISTANCE = 4
+# Two images whose PDQ hashes (256 bits, the bank's perceptual hash) differ in at most this many
+# bits are near duplicates: HMA's confident-match threshold. Re-encoding, resizing and recolouring
+# stay within it (docs/RESULTS.md, "bank": recall 98-100%, no false match between different shared
+# images); unrelated pictures sit ~128 bits apart. At most 31: the search below needs it.
+NEAR_DUP_MAX_DISTANCE = 31
+BYTES = 32
 
 
 def _near_pairs(hashes: np.ndarray, threshold: int, block_bytes: int = 1 << 25) -> Iterator[tuple[int, int]]:
-    """Index pairs (a < b) whose 64-bit hashes differ in <= ``threshold`` bits, in a fixed order.
+    """Index pairs (a < b) whose (n, 32) uint8 hashes differ in <= ``threshold`` bits, in a fixed
+    order.
 
-    Multi-index hashing: split the 64 bits into ``threshold + 1`` chunks; by the pigeonhole
-    principle two hashes that close agree exactly on at least one chunk, so only hashes that
-    share a chunk value are compared. Within a bucket, distances are computed a block of rows at
-    a time (at most ``block_bytes`` each) and pairs are yielded, never stored: memory stays
+    Multi-index hashing: split the 256 bits into ``threshold + 1`` chunks of whole bytes; by the
+    pigeonhole principle two hashes that close agree exactly on at least one chunk, so only hashes
+    that share a chunk value are compared. Within a bucket, distances are computed a block of rows
+    at a time (at most ``block_bytes`` each) and pairs are yielded, never stored: memory stays
     bounded even when thousands of images share a bucket. A pair may come more than once.
     """
-    n_chunks = threshold + 1
-    bounds = np.linspace(0, 64, n_chunks + 1).astype(int)
+    if not 0 <= threshold < BYTES:
+        raise ValueError(f"near-duplicate threshold {threshold}: give 0 to {BYTES - 1} bits")
+    bounds = np.linspace(0, BYTES, threshold + 2).astype(int)
+    weights = 256 ** np.arange(BYTES, dtype=np.float64)
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        mask = np.uint64((1 << (hi - lo)) - 1)
-        keys = (hashes >> np.uint64(lo)) & mask
+        keys = hashes[:, lo:hi].astype(np.float64) @ weights[: hi - lo]  # the chunk's bytes as one number
         order = np.argsort(keys, kind="stable")
         starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]])
         for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
@@ -35,12 +39,16 @@ def _near_pairs(hashes: np.ndarray, threshold: int, block_bytes: int = 1 << 25) 
                 continue
             m = order[a:b]
             hm = hashes[m]
-            rows = max(1, block_bytes // (8 * len(m)))
+            rows = max(1, block_bytes // (BYTES * len(m)))
             for r in range(0, len(m), rows):
-                dist = np.bitwise_count(hm[r : r + rows, None] ^ hm[None, :])
+                dist = np.bitwise_count(hm[r : r + rows, None] ^ hm[None, :]).sum(axis=2)
                 for i, k in zip(*np.nonzero(dist <= threshold), strict=True):
                     if r + i < k:
                         yield int(min(m[r + i], m[k])), int(max(m[r + i], m[k]))
+
+
+def _hashes(df: pd.DataFrame, rows) -> np.ndarray:
+    return np.frombuffer(bytes.fromhex("".join(df.at[i, "pdq"] for i in rows)), dtype=np.uint8).reshape(-1, BYTES)
 
 
 def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTANCE) -> pd.DataFrame:
@@ -74,16 +82,16 @@ def group_duplicates(df: pd.DataFrame, near_threshold: int = NEAR_DUP_MAX_DISTAN
         else:
             first_of[sha] = i
     # Near duplicates stay usable but share a group, so a split keeps them on one side.
-    keepers = np.array([i for i in first_of.values() if df.at[i, "phash"]], dtype=int)
+    keepers = np.array([i for i in first_of.values() if df.at[i, "pdq"]], dtype=int)
     if len(keepers) > 1:
-        hashes = np.array([int(df.at[i, "phash"], 16) for i in keepers], dtype=np.uint64)
+        hashes = _hashes(df, keepers)
         for a, b in _near_pairs(hashes, near_threshold):
             ra, rb = find(int(keepers[a])), find(int(keepers[b]))
             # Complete-link on group founders: join two groups only if their first members are
             # close too, so a chain of small steps (blends between unrelated images) never
             # merges unrelated images.
-            ha, hb = int(df.at[ra, "phash"], 16), int(df.at[rb, "phash"], 16)
-            if ra != rb and (ha ^ hb).bit_count() <= near_threshold:
+            ha, hb = _hashes(df, [ra, rb])
+            if ra != rb and int(np.bitwise_count(ha ^ hb).sum()) <= near_threshold:
                 union(ra, rb)
     # Aligned pairs (`data reconstruct`: a real image and its reconstruction) stay together.
     pairs = df["pair"] if "pair" in df.columns else pd.Series("", index=df.index)

@@ -1,6 +1,6 @@
 """Scan a folder-per-class dataset into a manifest: one row per file, never a crash.
 
-Columns: path, label, sha256, phash, width, height, format, mode, bytes, exif, jpeg_quality,
+Columns: path, label, sha256, pdq, width, height, format, mode, bytes, exif, jpeg_quality,
 status (ok | corrupt | unsupported | duplicate | unlabeled), reason, dup_group, label_conflict.
 """
 
@@ -10,11 +10,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import imagehash
 import numpy as np
 import pandas as pd
 
 from realorai.atomic import write_with
+from realorai.bank.pdq import MIN_QUALITY, pdq_hex
 from realorai.data.duplicates import NEAR_DUP_MAX_DISTANCE, group_duplicates
 from realorai.hashing import sha256_file
 from realorai.imaging import IMAGE_EXTENSIONS, ImageLoadError, open_image, opened_and_decoded, walk_files
@@ -42,7 +42,7 @@ COLUMNS = [
     "path",
     "label",
     "sha256",
-    "phash",
+    "pdq",
     "width",
     "height",
     "format",
@@ -119,10 +119,10 @@ def probe(path: Path, max_pixels: int | None = None) -> dict:
         with opened_and_decoded(path, max_pixels, draft=256) as (img, rgb):
             row.update(header_fields(img))
             metadata = inspect_metadata(img)
-            # A flat or degenerate (1xN) image's phash carries no information: such images all
-            # share one hash and would be grouped as "near duplicates" of each other across labels.
-            small = np.asarray(rgb.convert("L").resize((32, 32)), dtype=np.float32)
-            row["phash"] = str(imagehash.phash(rgb)) if min(rgb.size) >= 8 and small.std() >= 2.0 else ""
+            # A flat or degenerate (1xN) image's hash carries no information (PDQ says so by its
+            # quality): such images would be grouped as "near duplicates" of each other across labels.
+            pdq, quality = pdq_hex(rgb) if min(rgb.size) >= 8 else ("", 0)
+            row["pdq"] = pdq if quality >= MIN_QUALITY else ""
         if row["format"] in ("JPEG", "MPO"):
             # A JPEG drafted to 256 px reports the draft's size and mode: the file declares its own.
             with open_image(path, max_pixels) as img:
@@ -183,7 +183,7 @@ def scan_files(
     for col in ("width", "height", "bytes"):
         df[col] = df[col].astype("Int64")
     df["jpeg_quality"] = df["jpeg_quality"].astype("float64")
-    for col in ("sha256", "phash", "format", "mode", "color_space", "label", "reason"):
+    for col in ("sha256", "pdq", "format", "mode", "color_space", "label", "reason"):
         df[col] = df[col].astype(object).fillna("").astype(str)  # an all-empty column is float NaN
     df["pair"] = [(pairs or {}).get(p, "") for p in df["path"]]
     return group_duplicates(df, near_threshold)

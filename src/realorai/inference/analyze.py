@@ -139,6 +139,6 @@ def _matches(index, src: Source, row: dict) -> list:
     if index is None or (row["error"] and row["p_ai"] is None):
         return []
     try:
-        return match_findings(index, hash_image(src))
+        return match_findings(index, hash_image(src, recover=True))
     except ImageLoadError:
         return []
