@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,8 +18,9 @@ from rich.progress import (
 
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n=1)``; draws a bar on stderr when ``enabled``."""
-    if not enabled:
+    """Yield ``advance(n=1)``; draws a bar on stderr (never into a redirected table on stdout)
+    when ``enabled`` and there is something to count."""
+    if not enabled or total <= 0:
         yield lambda n=1: None
         return
     columns = (
@@ -28,6 +30,6 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, transient=False) as progress:
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)

@@ -35,8 +35,9 @@ def split_batches(order: torch.Tensor, batch_size: int, fold_single: bool) -> li
     return chunks
 
 
-def train_one_epoch(module: nn.Module, loader, optimizer, loss_fn, device, precision: str = "fp32"):
-    """One pass over ``loader`` (an iterable of (inputs, labels)); returns mean loss and accuracy."""
+def train_one_epoch(module: nn.Module, loader, optimizer, loss_fn, device, precision: str = "fp32", on_batch=None):
+    """One pass over ``loader`` (an iterable of (inputs, labels)); returns mean loss and accuracy.
+    ``on_batch(n)`` is told each batch's size (a progress bar inside the epoch)."""
     module.train()
     total, loss_sum, correct = 0, 0.0, 0
     for x, y in loader:
@@ -50,6 +51,8 @@ def train_one_epoch(module: nn.Module, loader, optimizer, loss_fn, device, preci
         loss_sum += loss.item() * len(y)
         correct += int((logits.argmax(1) == y).sum())
         total += len(y)
+        if on_batch is not None:
+            on_batch(len(y))
     return loss_sum / max(total, 1), correct / max(total, 1)
 
 

@@ -128,12 +128,16 @@ def _restore(out: Path, loaders: Loaders, optimizer) -> Progress:
 def _epochs(cfg, out, model, ddp, loaders: Loaders, optimizer, loss_fn, device, progress: Progress, main, show):
     """Epochs from where ``progress`` stands; rank 0 checkpoints after each one."""
     has_val = len(loaders.y_val) > 0
-    with progress_bar(f"train {cfg.model}", cfg.epochs, show) as advance:
-        advance(len(progress.history))
+    # The bar counts training images, batch by batch: an epoch of a slow model is minutes long.
+    per_epoch = -(-len(loaders.y_train) // distributed.world_size())
+    with progress_bar(f"train {cfg.model} ({cfg.epochs} epochs)", cfg.epochs * per_epoch, show) as advance:
+        advance(len(progress.history) * per_epoch)
         for epoch in range(len(progress.history), cfg.epochs):
             t0 = time.perf_counter()
             loaders.epoch = epoch
-            tr_loss, tr_acc = train_one_epoch(ddp, loaders.train(), optimizer, loss_fn, device, cfg.precision)
+            tr_loss, tr_acc = train_one_epoch(
+                ddp, loaders.train(), optimizer, loss_fn, device, cfg.precision, on_batch=advance
+            )
             distributed.sync_buffers(loaders.trainable)
             va_loss, va_acc = float("nan"), float("nan")
             if has_val:
@@ -151,7 +155,6 @@ def _epochs(cfg, out, model, ddp, loaders: Loaders, optimizer, loss_fn, device, 
             progress.stopped_early = distributed.agree(bool(cfg.patience and progress.stale >= cfg.patience))
             if main:
                 _save_epoch(cfg, out, model, loaders, optimizer, progress, improved)
-            advance()
             if progress.stopped_early:
                 if main:
                     print(f"early stop: no validation improvement for {progress.stale} epochs")

@@ -245,6 +245,9 @@ def inspect_cmd(
     backend: Annotated[Backend, typer.Option(help=BACKEND_HELP)] = Backend.auto,
     device: str = "auto",
     bank: BankOption = None,
+    manifest: Annotated[
+        bool, typer.Option("--manifest", help="Add each file's full C2PA manifest store, as c2pa-python validates it.")
+    ] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -259,12 +262,15 @@ def inspect_cmd(
         model, not pixels_only, c2pa_trust, allow_network, None, 32, device, backend.value, quiet, verbose,
         open_bank(bank, False, pixels_only),
     )  # fmt: skip
-    _run_predict(paths, options, as_json, as_csv, blocks=True)
+    if manifest and (pixels_only or as_csv):
+        fail("--manifest adds the C2PA manifest store to each block or JSON row: not with --pixels-only or --csv")
+    _run_predict(paths, options, as_json, as_csv, blocks=True, manifest=manifest)
 
 
 def _run_predict(
-    paths, options: ScanOptions, as_json: bool, as_csv: bool, blocks: bool = False, learn: bool = False
-) -> None:
+    paths, options: ScanOptions, as_json: bool, as_csv: bool, blocks: bool = False, learn: bool = False,
+    manifest: bool = False,
+) -> None:  # fmt: skip
     from realorai.inference.predict import predict
     from realorai.provenance import resolve
 
@@ -277,7 +283,17 @@ def _run_predict(
         )
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    if manifest:
+        from realorai.provenance.c2pa_evidence import manifest_store
+
+        trust = resolve(options.c2pa_trust)
+        rows = [{**r, "manifest_store": manifest_store(r["path"], trust, options.allow_network)
+                 if r["verdict"] != "error" else None} for r in rows]  # fmt: skip
     print_rows(rows, as_json, as_csv, blocks)
+    if options.heatmaps is not None:  # say where the overlays went (on stderr: stdout holds the rows)
+        n = sum(1 for r in rows if r.get("heatmap"))
+        left = f" ({len(rows) - n} images have none: not scored)" if n < len(rows) else ""
+        err.print(f"heatmaps: {n} overlay PNGs written to {shown(str(options.heatmaps))}{left}", highlight=False)
     if options.bank and learn:
         learn_from_rows(options.bank, options.c2pa_trust, rows)
     _print_skipped(found.skipped, options.verbose)

@@ -15,7 +15,7 @@ from realorai.cli.common import out, shown
 from realorai.inference.rows import FLAT_COLUMNS, SHOWN, flat_row, spreadsheet_safe
 
 LOW_CONFIDENCE = "low confidence: smaller than the detector's crop, upsampled"
-BASIS = {"provenance": "provenance", "pixels": "pixels", "none": "none"}
+BASIS = {"provenance": "provenance", "match": "bank match", "pixels": "pixels", "none": "none"}
 
 
 def print_rows(rows: list[dict], as_json: bool, as_csv: bool, blocks: bool = False) -> None:
@@ -145,3 +145,9 @@ def _print_block(r: dict) -> None:
         out.print(f"  {tag} {f['source']}: {shown(f['what'])}")
     if not r["findings"]:
         out.print("  no provenance evidence found (absence proves nothing: most uploads strip it)")
+    if "manifest_store" in r:  # inspect --manifest
+        store = r["manifest_store"]
+        text = json.dumps(store, indent=2) if store is not None else "none (the file carries no C2PA manifest store)"
+        out.print("  manifest store:")
+        for line in text.splitlines():  # line by line: shown() escapes newlines like any control character
+            out.print("    " + shown(line), highlight=False)

@@ -20,6 +20,12 @@ from realorai.provenance.c2pa_evidence import inspect_c2pa
 # A PIL image or an array (``Upload.decoded``) came without its file: nothing to read provenance from.
 DECODED = Finding("input", "a decoded image (PIL or array): no file came with it, so no metadata or content "
                   "credential could be read", "none")  # fmt: skip
+# What a name's extension claims, by the format Pillow reads from the bytes.
+EXTENSIONS = {"JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "MPO": {".jpg", ".jpeg", ".mpo"}, "PNG": {".png"},
+              "WEBP": {".webp"}, "GIF": {".gif"}, "TIFF": {".tif", ".tiff"}, "BMP": {".bmp", ".dib"},
+              "DIB": {".bmp", ".dib"}, "AVIF": {".avif"}, "HEIF": {".heic", ".heif"}, "ICO": {".ico"},
+              "JPEG2000": {".jp2", ".j2k", ".jpx", ".jpf"}}  # fmt: skip
+KNOWN = set().union(*EXTENSIONS.values())
 MAX_NAME_BYTES = 96  # of a file's stem in its heatmap's name: names may be 255 bytes, and a suffix follows
 
 
@@ -54,6 +60,16 @@ def _heatmap(detector, src: Source, inputs, into: Path | None) -> dict:
     return {**out, "png": str(png_path)}
 
 
+def named_as(name: str, fmt: str | None) -> list[Finding]:
+    """A note when a file's extension claims another format than its bytes hold (a ".png" that
+    is a JPEG): the name is a claim like any other, and tools that trust it misread the file."""
+    suffix = Path(name).suffix.lower()
+    if not fmt or suffix not in KNOWN or suffix in EXTENSIONS.get(fmt, {suffix}):
+        return []
+    return [Finding("input", f"named {suffix} but the content is {fmt}: the extension does not say what the file "
+                    "is (it was renamed, or saved under the wrong name)", "none", None, fmt)]  # fmt: skip
+
+
 def _inspector(detector, provenance: bool, heatmaps: bool):
     """What reads each image's one decode beside the detector's crops (None: nothing does)."""
     if detector.kind != "detector" or not (provenance or heatmaps):
@@ -67,6 +83,7 @@ def _inspector(detector, provenance: bool, heatmaps: bool):
         extra: dict = {}
         if provenance:
             extra["findings"], extra["error"] = pixel_findings(opened, rgb)
+            extra["findings"] += named_as(str(src), opened.format)
         if heatmaps:
             extra["heat"] = heat_inputs(plan, rgb)
         return extra

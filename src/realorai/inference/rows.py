@@ -146,7 +146,7 @@ def explain(row: dict, found: list[Finding], note: str) -> str:
         sentence += "; provenance not read (--pixels-only)"
     elif any(f.source == "bank" for f in found):
         sentence += "; " + next(f.what for f in found if f.source == "bank")
-    elif any(f.source == "input" for f in found):
+    elif any(f.source == "input" and f.what.startswith("a decoded image") for f in found):
         sentence += "; a decoded image (PIL or array) carries no metadata or content credential to read"
     elif not any(f.strength == "strong" for f in found):
         sentence += "; no verified provenance"

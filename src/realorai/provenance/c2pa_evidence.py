@@ -182,3 +182,20 @@ def credential(path: Source, trust: TrustSpec = None) -> dict | None:
         "manifest_id": str(manifest_id or ""),
         "source_types": _source_types(manifest),
     }
+
+
+def manifest_store(path: Source, trust: TrustSpec = None, allow_network: bool = False) -> dict | None:
+    """The file's whole C2PA manifest store as c2pa-python reads and validates it under ``trust``
+    (manifests, their assertions and actions, ingredients, signature info, validation results and
+    state), for ``inspect --manifest``; None when the file carries none that the library reads."""
+    import c2pa
+
+    try:
+        source = io.BytesIO(path.data) if isinstance(path, Upload) else str(path)
+        reader = c2pa.Reader.try_create(source, context=context_for(trust, allow_network))
+        if reader is None:
+            return None
+        with reader:
+            return json.loads(reader.json())
+    except Exception as e:  # a damaged store: say so, as inspect's findings do
+        return {"error": f"{type(e).__name__}: {str(e)[:300]}"}

@@ -1,0 +1,56 @@
+"""First use (issue 29): what a new user sees on the terminal and in the rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import smooth_image
+
+from realorai.inference.analyze import named_as
+
+
+def _run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "realorai", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)  # fmt: skip
+
+
+def test_progress_goes_to_stderr_and_nothing_counts_to_zero(tmp_path):
+    smooth_image(1, 96).save(tmp_path / "a.png")
+    (tmp_path / "empty").mkdir()
+    r = _run("predict", "a.png", "--heatmaps", "hm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "1/1" not in r.stdout and "a.png" in r.stdout  # the table alone on stdout: `> out.txt` holds no bars
+    assert "score" in r.stderr and "1/1" in r.stderr
+    assert "heatmaps: 1 overlay PNGs written to hm" in r.stderr and len(list((tmp_path / "hm").glob("*.png"))) == 1
+    r = _run("predict", "empty", "missing.png", cwd=tmp_path)
+    assert r.returncode == 3 and "0/0" not in r.stdout + r.stderr
+
+
+def test_a_file_named_for_another_format_gets_a_note():
+    assert named_as("photo.png", "JPEG")[0].what.startswith("named .png but the content is JPEG")
+    assert named_as("photo.JPG", "JPEG") == [] and named_as("photo.jpg", "MPO") == []
+    assert named_as("upload", "PNG") == [] and named_as("x.xyz", "PNG") == []  # no extension claims nothing
+
+
+def test_inspect_manifest_gives_the_validated_store(tmp_path):
+    pytest.importorskip("c2pa")
+    from c2pa_fixtures import make_ca_and_signer, sign_image
+
+    ca_pem, signer = make_ca_and_signer("manifest tests")
+    (tmp_path / "ca.pem").write_text(ca_pem)
+    sign_image(tmp_path / "signed.png", signer, "trainedAlgorithmicMedia")  # a JPEG under a .png name
+    smooth_image(2, 96).save(tmp_path / "plain.png")
+    r = _run("inspect", "signed.png", "plain.png", "--manifest", "--json", "--c2pa-trust", "ca.pem", cwd=tmp_path)
+    rows = {row["path"].split("/")[-1]: row for row in map(json.loads, r.stdout.splitlines())}
+    store = rows["signed.png"]["manifest_store"]
+    assert store["validation_state"] == "Trusted" and store["active_manifest"] in store["manifests"]
+    actions = json.dumps(store["manifests"][store["active_manifest"]]["assertions"])
+    assert "trainedAlgorithmicMedia" in actions
+    assert rows["plain.png"]["manifest_store"] is None
+    assert any(f["what"].startswith("named .png but the content is JPEG") for f in rows["signed.png"]["findings"])
+    r = _run("inspect", "signed.png", "--manifest", "--c2pa-trust", "ca.pem", cwd=tmp_path)
+    assert "manifest store:" in r.stdout and '"validation_state": "Trusted"' in r.stdout
+    assert _run("inspect", "signed.png", "--manifest", "--csv", cwd=tmp_path).returncode == 2
