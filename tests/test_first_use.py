@@ -54,3 +54,37 @@ def test_inspect_manifest_gives_the_validated_store(tmp_path):
     r = _run("inspect", "signed.png", "--manifest", "--c2pa-trust", "ca.pem", cwd=tmp_path)
     assert "manifest store:" in r.stdout and '"validation_state": "Trusted"' in r.stdout
     assert _run("inspect", "signed.png", "--manifest", "--csv", cwd=tmp_path).returncode == 2
+
+
+def test_roc_auc_interval_covers_the_figure_and_narrows_with_more_images():
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from realorai.metrics import roc_auc_interval
+
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (100, 1000):
+        y = rng.integers(0, 2, n)
+        s = y * 0.8 + rng.normal(0, 1, n)
+        lo, hi = roc_auc_interval(y, s)
+        assert lo < roc_auc_score(y, s) < hi
+        widths.append(hi - lo)
+    assert 0.1 < widths[0] < 0.3 and widths[1] < widths[0] / 2.5  # +-0.1 at 100 images; ~1/sqrt(n)
+    assert np.isnan(roc_auc_interval(np.zeros(5), np.arange(5))[0])
+    assert roc_auc_interval([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == (1.0, 1.0)
+
+
+def test_the_model_card_page_works_offline():
+    from fastapi.testclient import TestClient
+
+    from realorai.inference.detector import Detector
+    from realorai.serve import ServeSettings, create_app
+
+    with TestClient(create_app(ServeSettings(), Detector.default()), base_url="http://127.0.0.1") as c:
+        page = c.get("/").text
+        assert 'href="/model"' in page
+        card = c.get("/model")
+        assert card.status_code == 200 and "Model card: detector-" in card.text
+        assert "none (no such tier)" in card.text and "art500" in card.text  # what the checkpoint carries
+        assert "Content-Security-Policy" in card.headers

@@ -219,8 +219,8 @@ def benchmark(
         if df["y"].nunique() < 2:
             log(f"benchmark: {name} skipped: the model was trained or calibrated on all of it")
             continue
-        note = f", {n_seen} left out: seen in training or validation" if n_seen else ""
-        log(f"benchmark: {name} ({len(df)} images{note})")
+        note = f", {n_seen} left out: the model trained, validated or calibrated on them" if n_seen else ""
+        log(f"benchmark: {name} ({len(df)} images scored{note})")
         result["datasets"][name] = evaluate_dataset(det, df, robustness_limit, robustness, show_progress)
         result["datasets"][name]["seen_left_out"] = n_seen
     result["false_positives"] = false_positives(result, det.threshold)

@@ -40,6 +40,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _auc(d: dict) -> str:
+    """ROC-AUC with its 95% bootstrap interval, where the row has one."""
+    ci = d.get("roc_auc_ci")
+    if ci is None or not all(np.isfinite(ci)):
+        return _fmt(d.get("roc_auc"))
+    return f"{_fmt(d.get('roc_auc'))} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
@@ -53,13 +61,21 @@ def tables(result: dict) -> list[tuple[str, str]]:
     thr = result["threshold"]
     out.append(
         (
-            f"Per dataset, as is (threshold {thr:.3f} from the model's validation data)",
+            f"Per dataset, as is (threshold {thr:.3f} from the model's validation data): only images the model "
+            "never trained, validated or calibrated on are scored ('left out' counts the others); ROC-AUC with "
+            "its 95% bootstrap interval",
             _table(
                 ["dataset"] + [h for _, h in MAIN],
                 [
-                    [n] + [{**d["as_is"], "seen_left_out": d.get("seen_left_out", 0)}.get(k) for k, _ in MAIN]
+                    [n]
+                    + [
+                        _auc(d["as_is"])
+                        if k == "roc_auc"
+                        else {**d["as_is"], "seen_left_out": d.get("seen_left_out", 0)}.get(k)
+                        for k, _ in MAIN
+                    ]
                     for n, d in ds.items()
-                ],
+                ],  # fmt: skip
             ),
         )
     )

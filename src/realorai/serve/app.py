@@ -39,6 +39,7 @@ from realorai.serve.connections import install_log_filter
 from realorai.serve.deps import error_response
 from realorai.serve.guard import cross_site, host_allowed
 from realorai.serve.head import HeadAsGet
+from realorai.serve.model_page import router as model_router
 from realorai.serve.routes import router
 from realorai.serve.settings import ServeSettings
 
@@ -89,12 +90,13 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
-        if request.url.path == "/":
+        if request.url.path in ("/", "/model"):
             response.headers["Content-Security-Policy"] = PAGE_CSP
         return response
 
     app.include_router(router)
     app.include_router(bank_router)
+    app.include_router(model_router)
     _add_docs(app)
     app.add_middleware(HeadAsGet)  # outermost: the routes and guards see a GET
     return app
