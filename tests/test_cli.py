@@ -74,8 +74,13 @@ def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
     result = invoke("evaluate", run, "--manifest", split_manifest, "--split", "test", "-q")
     assert result.exit_code == 0, result.output
     assert "precision    recall" in result.output and "ROC-AUC" in result.output
-    result = invoke("report", run, "-o", tmp_path / "report.html")
+    result = invoke("report", run, run, "-o", tmp_path / "report.html")
     assert result.exit_code == 0 and (tmp_path / "report.md").is_file()
+    # Every run on one ROC plot and one metrics chart, embedded; the parameter count is never 0.
+    md = (tmp_path / "report.md").read_text()
+    assert "![ROC, every run](report-roc.png)" in md and (tmp_path / "report-metrics.png").is_file()
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") >= 2
+    assert "| 0 (0) |" not in md
 
     img = toy_dataset / "ai" / "ai_000.png"
     result = invoke("predict", img, "--model", run, "--json")

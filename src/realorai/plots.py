@@ -30,6 +30,11 @@ def plot_history(history: list[dict], out: str | Path, title: str = "") -> Path:
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", ms=3, label="train")
         ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", ms=3, label="validation")
         ax.set_xlabel("epoch")
+        # Whole epochs on the axis; a one-epoch run is a point at epoch 1, not an axis from 0.96 to 1.04.
+        ax.set_xticks(epochs if len(epochs) <= 12 else ax.get_xticks())
+        ax.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
+        if key == "acc":
+            ax.set_ylim(0, 1.02)
         ax.set_ylabel(name)
         ax.set_title(f"{title} {name}".strip())
         ax.grid(alpha=0.3)
@@ -62,4 +67,36 @@ def plot_roc(y_true, p_ai, out: str | Path, auc: float, title: str = "") -> Path
     ax.set_title(title or "ROC")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_roc_overlay(curves: list[tuple[str, np.ndarray, np.ndarray, float]], out: str | Path, title: str = "") -> Path:
+    """Every run's ROC on one plot: (name, labels, P(AI), ROC-AUC) each."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, y, p, auc in curves:
+        if len(np.unique(y)) == 2:
+            fpr, tpr = roc_points(y, p)
+            ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    ax.set_xlabel("false positive rate (real called AI)")
+    ax.set_ylabel("true positive rate (AI caught)")
+    ax.set_title(title or "ROC, every run")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def plot_metric_bars(names: list[str], metrics: dict[str, list[float]], out: str | Path, title: str = "") -> Path:
+    """Grouped bars: one group per metric, one bar per run."""
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(metrics)), 4))
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        xs = np.arange(len(metrics)) + i * width
+        ax.bar(xs, [metrics[m][i] for m in metrics], width, label=name)
+    ax.set_xticks(np.arange(len(metrics)) + width * (len(names) - 1) / 2, labels=list(metrics))
+    ax.set_ylim(0, 1)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_title(title or "test metrics, every run")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
     return _save(fig, out)

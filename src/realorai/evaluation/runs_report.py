@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def _load(run: Path, split: str) -> dict:
             f"{run}: eval-{split}/metrics.json is not from the current checkpoint (saved {saved}); "
             f"rerun `realorai evaluate {run} --split {split}`"
         )
-    params = summary.get("params", {})
+    params = summary.get("params") or _checkpoint_params(run)
     return {
         "run": run,
         "metrics": metrics,
@@ -67,7 +68,7 @@ def _load(run: Path, split: str) -> dict:
             "model": metrics["model"],
             "params": f"{params.get('total', 0):,} ({params.get('trainable', 0):,})",
             "init": _init(metrics["model"], config),
-            "epoch": summary.get("best_epoch", ""),
+            "epoch": summary.get("best_epoch") or "n/a (a fitted head, no epochs)",
             "threshold": metrics["threshold"],
             "accuracy": metrics["accuracy"],
             "accuracy_real": metrics["accuracy_real"],
@@ -81,8 +82,58 @@ def _load(run: Path, split: str) -> dict:
     }
 
 
+def _checkpoint_params(run: Path) -> dict:
+    """{total, trainable} counted from the checkpoint's tensors, for runs whose summary has none
+    (a detector's fitted head: every stored number is fitted, the frozen backbone is not stored)."""
+    from safetensors import safe_open
+
+    path = run / "best.safetensors" if run.is_dir() else run
+    if not path.is_file():
+        return {}
+    with safe_open(str(path), "numpy") as f:
+        n = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())  # noqa: SIM118 (not a dict)
+    return {"total": n, "trainable": n}
+
+
+def _overlays(items: list[dict], out: Path, split: str) -> list[tuple[Path, str]]:
+    """One ROC plot and one metrics chart with every run, beside ``out``."""
+    import numpy as np
+    import pandas as pd
+
+    from realorai.plots import plot_metric_bars, plot_roc_overlay
+
+    curves = []
+    for it in items:
+        preds = it["run"] / f"eval-{split}" / "predictions.csv"
+        if preds.is_file():
+            df = pd.read_csv(preds).dropna(subset=["p_ai"])
+            y = (df["label"] == "ai").to_numpy(int)
+            curves.append((it["row"]["model"], y, df["p_ai"].to_numpy(float), it["metrics"]["roc_auc"]))
+    roc = plot_roc_overlay(curves, out.with_name(out.stem + "-roc.png"), f"ROC on {split}, every run")
+    keys = {
+        "accuracy": "accuracy",
+        "balanced acc.": None,
+        "macro F1": "f1_macro",
+        "ROC-AUC": "roc_auc",
+        "AP": "average_precision",
+    }
+    rows = [it["row"] for it in items]
+    bars = {name: [float(r[k]) for r in rows] for name, k in keys.items() if k}
+    bars["balanced acc."] = [float(np.mean([r["accuracy_real"], r["accuracy_ai"]])) for r in rows]
+    chart = plot_metric_bars([r["model"] for r in rows], bars, out.with_name(out.stem + "-metrics.png"),
+                             f"{split} metrics, every run")  # fmt: skip
+    return [(roc, "ROC, every run"), (chart, "metrics, every run")]
+
+
 def _fmt(v) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _figure(f: Path, caption: str) -> str:
+    data = base64.b64encode(f.read_bytes()).decode()
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{caption}"><figcaption>{caption}</figcaption></figure>'
+    )
 
 
 def write_report(
@@ -103,6 +154,8 @@ def write_report(
         "|" + "---|" * len(head),
     ]
     md += ["| " + " | ".join(_fmt(it["row"][k]) for k, _ in COLUMNS) + " |" for it in items]
+    overlays = _overlays(items, out, split)
+    md += ["", *(f"![{caption}]({f.name})" for f, caption in overlays)]
     for it in items:
         md += ["", f"## {it['row']['model']}", "", "```", it["metrics"]["report"].rstrip(), "```", ""]
         for name, caption in PLOTS:
@@ -121,11 +174,7 @@ def write_report(
         for name, caption in PLOTS:
             f = it["run"] / name.format(split=split)
             if f.is_file():
-                data = base64.b64encode(f.read_bytes()).decode()
-                imgs.append(
-                    f'<figure><img src="data:image/png;base64,{data}" alt="{caption}">'
-                    f"<figcaption>{caption}</figcaption></figure>"
-                )
+                imgs.append(_figure(f, caption))
         sections.append(
             f"<h2>{html.escape(it['row']['model'])}</h2><pre>{html.escape(it['metrics']['report'])}</pre>"
             + "".join(imgs)
@@ -136,6 +185,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{t
 figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-height:320px}}</style></head><body>
 <h1>{html.escape(title)}</h1><p>Split: <code>{split}</code> ({n} images). Thresholds were chosen on the validation
 split, never on test.</p><table><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in head)}</tr>{rows}</table>
+{"".join(_figure(f, caption) for f, caption in overlays)}
 {"".join(sections)}</body></html>"""
     html_path = out.with_suffix(".html")
     md_path = out.with_suffix(".md")
