@@ -84,15 +84,16 @@ def _load(run: Path, split: str) -> dict:
 
 def _checkpoint_params(run: Path) -> dict:
     """{total, trainable} counted from the checkpoint's tensors, for runs whose summary has none
-    (a detector's fitted head: every stored number is fitted, the frozen backbone is not stored)."""
+    (a detector: its frozen backbone is stored beside the fitted head and statistics)."""
     from safetensors import safe_open
 
     path = run / "best.safetensors" if run.is_dir() else run
     if not path.is_file():
         return {}
     with safe_open(str(path), "numpy") as f:
-        n = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())  # noqa: SIM118 (not a dict)
-    return {"total": n, "trainable": n}
+        sizes = {k: math.prod(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    # A frozen backbone's tensors are stored with the head but never trained.
+    return {"total": sum(sizes.values()), "trainable": sum(n for k, n in sizes.items() if not k.startswith("backbone"))}
 
 
 def _overlays(items: list[dict], out: Path, split: str) -> list[tuple[Path, str]]:
