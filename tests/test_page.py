@@ -231,6 +231,7 @@ def test_page_shows_a_bank_match_and_confirms(bank_server, browser, tmp_path):
     copy = page.locator("#results .card").filter(has_text="copy.jpg")
     verdict = copy.locator("[data-testid=verdict]")
     assert (verdict.get_attribute("data-verdict"), verdict.get_attribute("data-basis")) == ("ai", "match")
+    expect(verdict).to_have_css("background-color", "rgb(165, 15, 21)")  # the solid badge of evidence
     banked = copy.locator("img[data-testid=banked]")
     expect(banked).to_have_attribute("src", re.compile("^blob:"), timeout=10_000)
     box = banked.bounding_box()
