@@ -2,7 +2,7 @@
 image matched in the bank (its banked thumbnail beside it), a pool image with its pixel hint,
 an unreadable file, and the model card page. Needs ../shared/data and Debian's chromium.
 
-    python benchmarks/screenshots.py [--out docs/screenshots]
+    python benchmarks/screenshots.py [--out docs]   # writes docs/page.png and docs/model-card.png
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def serve(bank: Path) -> tuple[str, uvicorn.Server]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "screenshots")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     gemini = sorted((DATA / "c2pa-gemini5").rglob("*.png"))[0]

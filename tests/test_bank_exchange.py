@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
@@ -178,3 +179,37 @@ def test_a_server_learns_signed_uploads_and_refuses_a_bad_bank(tmp_path):
         pass
     result = runner.invoke(cli, ["serve", "--bank", str(tmp_path / "junk.db")])
     assert result.exit_code == 2 and "junk.db: not a realorai bank" in result.output
+
+
+class _Random:
+    """A stand-in bank of ``n`` random hashes (the index reads only ``hashes``)."""
+
+    def __init__(self, n: int) -> None:
+        rng = np.random.default_rng(n)
+        self.h = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+
+    def hashes(self):
+        return np.arange(1, len(self.h) + 1), self.h
+
+
+def test_multi_index_search_finds_exactly_what_a_scan_finds(monkeypatch):
+    from realorai.bank.match import MIH_FROM, Index
+
+    bank = _Random(MIH_FROM + 5000)
+    rng = np.random.default_rng(7)
+    queries = rng.integers(0, 256, (8, 32), dtype=np.uint8)
+    for v, (row, k) in enumerate([(5, 0), (50, 1), (500, 15), (5000, 30), (9000, 31), (12000, 32), (15000, 40)]):
+        bits = np.unpackbits(bank.h[row].copy())
+        bits[rng.choice(256, k, replace=False)] ^= 1
+        queries[v] = np.packbits(bits)
+    fast, scan = Index(bank, "auto"), Index(bank, "numpy")
+    assert fast._tables is not None and scan._tables is None
+    found = fast.nearest(queries, 31)
+    assert found == scan.nearest(queries, 31)
+    assert {i - 1 for i in found} == {5, 50, 500, 5000, 9000}  # 32 and 40 bits away: beyond the radius
+    assert fast.nearest(queries, 50) == scan.nearest(queries, 50)  # wider radii scan
+    monkeypatch.setenv("REALORAI_BANK_POSSIBLE", "never")
+    assert Index(bank, "numpy").possible is False
+    monkeypatch.setenv("REALORAI_BANK_POSSIBLE", "sometimes")
+    with pytest.raises(ValueError, match="always, never or auto"):
+        Index(bank, "numpy")

@@ -17,11 +17,13 @@ Findings and what they decide (``provenance.findings.decide``; README, docs/BANK
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from realorai.bank.mih import EXACT_TO, ChunkTables
 from realorai.bank.pdq import Hashed, distances
 from realorai.bank.store import Bank, Entry
 from realorai.provenance.findings import Finding
@@ -49,12 +51,24 @@ def _faiss():
     return faiss
 
 
-class Index:
-    """Every matching (not revoked) hash of a bank, loaded once; ``search`` is exact."""
+MIH_FROM = 20_000  # banked hashes from which the decisive radius is searched by multi-index hashing
+SCAN_POSSIBLE_UP_TO = 200_000  # banked hashes up to which the 32-50 band is searched by default
 
-    def __init__(self, bank: Bank, engine: str = "auto") -> None:
+
+class Index:
+    """Every matching (not revoked) hash of a bank, loaded once; ``search`` is exact.
+
+    ``possible``: whether ``search`` also lists the 32-50 band ("possible match", never a
+    verdict). It needs a full scan (about 10 ms for 10^6 hashes on 2 cores), while the decisive
+    radius 31 takes a multi-index search (``bank.mih``); by default (None) the band is searched
+    for banks of up to 200,000 entries (REALORAI_BANK_POSSIBLE=always|never|auto)."""
+
+    def __init__(self, bank: Bank, engine: str = "auto", possible: bool | None = None) -> None:
         self.bank = bank
-        self.ids, self.hashes = bank.hashes()
+        self.ids, hashes = bank.hashes()
+        self.hashes = np.ascontiguousarray(hashes)
+        self.possible = possible if possible is not None else _possible_default(len(self.ids))
+        self._tables = ChunkTables(self.hashes) if len(self.ids) >= MIH_FROM and engine != "numpy" else None
         faiss = _faiss() if engine in ("auto", "faiss") else None
         if engine == "faiss" and faiss is None:
             raise ValueError("engine faiss needs faiss-cpu: pip install 'realorai[bank]'")
@@ -72,6 +86,13 @@ class Index:
         out: dict[int, tuple[int, int]] = {}
         if not len(self.ids):
             return out
+        if self._tables is not None and radius <= EXACT_TO:
+            which, rows = self._tables.pairs(queries)
+            q64, h64 = np.ascontiguousarray(queries).view(np.uint64), self.hashes.view(np.uint64)
+            d = np.bitwise_count(q64[which] ^ h64[rows]).sum(axis=1)
+            for k in np.flatnonzero(d <= radius):
+                self._keep(out, int(self.ids[rows[k]]), int(d[k]), int(which[k]))
+            return out
         if self._index is not None:
             limits, dist, rows = self._index.range_search(np.ascontiguousarray(queries), radius + 1)  # strict <
             for v in range(len(queries)):
@@ -88,9 +109,10 @@ class Index:
         if entry not in out or distance < out[entry][0]:
             out[entry] = (distance, variant)
 
-    def search(self, hashed: Hashed, radius: int = POSSIBLE) -> list[Match]:
-        """Every entry within ``radius`` of the image, or of a picture recovered inside it (the
-        image's own hash wins a tie), nearest first."""
+    def search(self, hashed: Hashed, radius: int | None = None) -> list[Match]:
+        """Every entry within ``radius`` (default: 50, or 31 when ``possible`` is off) of the image,
+        or of a picture recovered inside it (the image's own hash wins a tie), nearest first."""
+        radius = radius if radius is not None else (POSSIBLE if self.possible else MATCH)
         found = {i: (d, v, None) for i, (d, v) in self.nearest(hashed.hashes, radius).items()}
         for box, hashes in hashed.parts:
             for i, (d, v) in self.nearest(hashes, radius).items():
@@ -99,6 +121,13 @@ class Index:
         entries = {e.id: e for e in self.bank.entries(list(found))} if found else {}
         matches = [Match(entries[i], d, v, box) for i, (d, v, box) in found.items() if i in entries]
         return sorted(matches, key=lambda m: (m.distance, m.entry.id))
+
+
+def _possible_default(n: int) -> bool:
+    mode = os.environ.get("REALORAI_BANK_POSSIBLE", "auto").strip().lower()
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"REALORAI_BANK_POSSIBLE={mode!r}: give always, never or auto")
+    return mode == "always" or (mode == "auto" and n <= SCAN_POSSIBLE_UP_TO)
 
 
 @lru_cache(maxsize=4)

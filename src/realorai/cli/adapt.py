@@ -36,6 +36,13 @@ def adapt_cmd(
         int, typer.Option(help=f"Augmented views per example (rescale, crop, blur, JPEG), 0 to {MAX_VIEWS}.")
     ] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds and the augmented views.")] = 0,
+    features: Annotated[
+        str,
+        typer.Option(
+            help="Features the head reads: early (the base detector's) or clip-b16 and its variants "
+            "(`realorai weights list`)."
+        ),  # fmt: skip
+    ] = "early",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an adapted model already in OUTPUT.")] = False,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
     quiet: Quiet = False,
@@ -56,6 +63,10 @@ def adapt_cmd(
         fail("give -o OUTPUT, the folder to write the adapted model to")
     if not 0 <= views <= MAX_VIEWS:
         fail(f"--views must be 0 to {MAX_VIEWS}, got {views} (each view is another decode and feature pass)")
+    from realorai.features import list_extractors
+
+    if features not in list_extractors():
+        fail(f"--features {features!r}: choose one of {', '.join(list_extractors())}")
     _check_output(output, overwrite)
     try:
         trust = resolve(c2pa_trust)
@@ -71,7 +82,7 @@ def adapt_cmd(
         if examples.empty:
             fail("no examples: give a folder with ai/ and real/, --ai and --real, or --from-evidence")
         log = lambda m: err.print(shown(m), highlight=False)  # noqa: E731
-        report = adapt(examples, output, base, views, seed, name, not quiet, log, dropped)
+        report = adapt(examples, output, base, views, seed, name, not quiet, log, dropped, features)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     except OSError as e:  # a read-only or full file system: nothing half-written is left as a model

@@ -10,7 +10,7 @@ import os
 import sys
 
 from realorai import limits
-from realorai.cli import adapt, bank, bench, data, evaluate, export, predict, serve, train, trust
+from realorai.cli import adapt, bank, bench, data, evaluate, export, predict, serve, train, trust, weights
 from realorai.cli.common import App, err, missing_extra, shown
 
 app = App(
@@ -32,6 +32,7 @@ app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve_cmd)
 app.add_typer(trust.app, name="trust")
 app.add_typer(bank.app, name="bank")
+app.add_typer(weights.app, name="weights")
 
 
 def main() -> None:

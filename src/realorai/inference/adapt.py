@@ -85,6 +85,24 @@ def base_prior(base: Detector, base_path: str | Path | None):
         raise ValueError(f"{path}: adapting needs the frozen detector's checkpoint (.safetensors): {e}") from e
 
 
+def extractor_for(name: str):
+    """A feature extractor by name, or a ValueError saying what to install."""
+    from realorai.features import ExtractorUnavailable, create_extractor
+
+    try:
+        return create_extractor(name)
+    except ExtractorUnavailable as e:
+        raise ValueError(f"--features {name}: {e}") from e
+
+
+def neutral_prior(x: np.ndarray):
+    """For features with no prior head: standardised on the examples, pulled toward zero weights."""
+    from realorai.detector.adapt import LinearHead
+
+    mu, sigma = x.mean(0), x.std(0)
+    return LinearHead(mu, np.where(sigma > 1e-6, sigma, 1.0), np.zeros(x.shape[1]), 0.0)
+
+
 def say_unusable(dropped: pd.DataFrame, log) -> None:
     """Examples the scan could not use (missing, unreadable, exact copies), said on the terminal."""
     if dropped.empty:
@@ -123,10 +141,13 @@ def adapt(
     show_progress: bool = True,
     log=print,
     evidence_dropped: list[dict] | None = None,
+    features: str = "early",
 ) -> dict:
     """Adapt the base detector (the shipped one when None) to the source of ``examples`` (columns
     path, label "ai"/"real", origin) and write the adapted model into ``out``; returns the report.
-    ``evidence_dropped``: scan rows whose claimed provenance did not verify (for the report)."""
+    ``evidence_dropped``: scan rows whose claimed provenance did not verify (for the report).
+    ``features``: ``early`` (the base detector's own, its head the prior) or an extractor of
+    ``realorai.features`` (e.g. ``clip-b16``; no prior head exists there: the pull is toward zero)."""
     out = Path(out)
     t0 = time.perf_counter()
     if not 0 <= views <= MAX_VIEWS:
@@ -134,11 +155,12 @@ def adapt(
     check_base(base_path)
     with folder_lock(out):
         base = Detector.load(base_path)
-        prior = base_prior(base, base_path)
+        extractor, prior = (base.model, base_prior(base, base_path)) if features == "early" else (
+            extractor_for(features), None)  # fmt: skip
         df, dropped = scan_examples(examples, show_progress)
         say_unusable(dropped, log)
         _both_classes(df, dropped)
-        x, xv, errors = image_features(base.model, df["path"].tolist(), views, AugmentConfig(), seed, show_progress)
+        x, xv, errors = image_features(extractor, df["path"].tolist(), views, AugmentConfig(), seed, show_progress)
         keep = np.isfinite(x).all(1)
         if not keep.all():
             log(f"{int((~keep).sum())} examples could not be read and are left out:")
@@ -151,12 +173,13 @@ def adapt(
         y = np.tile(df["y"].to_numpy(), 1 + views)
         groups = np.tile(df["dup_group"].astype(str).to_numpy(), 1 + views)
         clean = np.r_[np.ones(len(df), bool), np.zeros(views * len(df), bool)]
-        fit = adapt_head(Examples(rows, y, groups, clean), prior, seed=seed)
+        fit = adapt_head(Examples(rows, y, groups, clean), prior if prior is not None else neutral_prior(x), seed=seed)
         report = make_report(df, fit, dropped, errors, base, base_path, views, name, time.perf_counter() - t0)
+        report["features"] = extractor.describe() if features != "early" else {"name": "early"}
         report["examples"]["evidence_dropped"] = [{k: printable(str(v)) for k, v in d.items()}
                                                   for d in evidence_dropped or []]  # fmt: skip
         arrays = {"mu": fit.head.mu, "sigma": fit.head.sigma, "w": fit.head.w}
-        save_adapted(out / ADAPTED, arrays, checkpoint_meta(report, fit, base, df))
+        save_adapted(out / ADAPTED, arrays, checkpoint_meta(report, fit, base, df, extractor))
         write_text(out / "examples.csv", examples_csv(df))
         write_json(out / "adapt_report.json", report)
         write_text(out / "MODEL_CARD.md", model_card(report))

@@ -96,14 +96,17 @@ def make_report(df, fit, dropped, errors, base, base_path, views, name, seconds)
     }
 
 
-def checkpoint_meta(report: dict, fit, base: Detector, df: pd.DataFrame) -> dict:
+def checkpoint_meta(report: dict, fit, base: Detector, df: pd.DataFrame, extractor=None) -> dict:
+    feats = report.get("features") or {"name": "early"}
+    early = feats["name"] == "early"
     return {
-        "model": base.name,
-        "data_config": base.meta.get("data_config"),
+        "model": base.name if early else f"{feats['name']}-head",
+        "data_config": base.meta.get("data_config") if early else extractor.data_config.to_dict(),
         "threshold": 0.5,
         "reliability": {"method": fit.tiers.how, "tiers": fit.tiers.to_dict()},
         "adapted": {
             "base": report["base"],
+            "features": feats,
             "b": fit.head.b,
             "platt": {"a": fit.a, "b": fit.b},
             "what": report["what"],

@@ -112,6 +112,12 @@ class Detector:
 
         arrays, meta = load_adapted(path)
         info = meta["adapted"]
+        feats = info.get("features") or {"name": "early"}
+        if feats["name"] != "early":  # a head on a foundation model's features: rebuild those
+            extractor = _extractor(path, feats)
+            head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
+            model = AdaptedCropModel(extractor, head, info["platt"]["a"], info["platt"]["b"])
+            return cls(model, meta, str(path), "onnx", "detector")
         base_path = None if info["base"]["source"] == "shipped" else info["base"]["source"]
         if base_path is not None and not Path(base_path).exists():
             raise FileNotFoundError(f"{path}: adapted on {base_path}, which is not here")
@@ -252,3 +258,20 @@ def _use_onnx(backend: str, kind: str, meta: dict, device: str) -> bool:
     if device != "cpu":
         raise ValueError("the onnx backend runs on the CPU; use --backend torch with a GPU")
     return True
+
+
+def _extractor(path, feats: dict):
+    """The extractor an adapted head was fitted on, rebuilt and checked: same name, same weights."""
+    from realorai.features import ExtractorUnavailable, create_extractor
+
+    try:
+        extractor = create_extractor(str(feats["name"]))
+    except ExtractorUnavailable as e:
+        raise ValueError(f"{path}: adapted on {feats['name']} features, which cannot be built here: {e}") from e
+    if feats.get("weights_sha256") and extractor.weights_sha256 != feats["weights_sha256"]:
+        raise ValueError(f"{path}: adapted on {feats['name']} weights {feats['weights_sha256'][:16]}..., but the "
+                         f"weights here are {extractor.weights_sha256[:16]}...: not the same features")  # fmt: skip
+    if getattr(extractor, "num_features", None) != feats.get("num_features"):
+        raise ValueError(f"{path}: {feats['name']} gives {extractor.num_features} features here, the head reads "
+                         f"{feats.get('num_features')}")  # fmt: skip
+    return extractor

