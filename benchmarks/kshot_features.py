@@ -127,6 +127,15 @@ def clip_features(paths: list[str], onnx: Path, reprocess: bool = False) -> dict
     return {"x": np.concatenate(out).astype(np.float64)}
 
 
+def registry_features(name: str, paths: list[str], reprocess: bool = False) -> dict:
+    """An extractor of realorai.features on each image's native crops (clean crops only), as adapt reads them."""
+    from realorai.detector.score import image_features
+    from realorai.features import create_extractor
+
+    x, _, _ = image_features(create_extractor(name), paths, 0, None, 0, True, reprocessed if reprocess else None)
+    return {"x": x}
+
+
 def load_features(
     fs: str, data: Path, cache: Path, run: Path, clip_onnx: Path | None, views: int, reprocess: bool = False
 ) -> dict:
@@ -159,8 +168,14 @@ def load_features(
             arrays = _cached(
                 cache / f"{tag}.npz", lambda df=df: clip_features(df["path"].tolist(), clip_onnx, reprocess)
             )
+        elif fs.startswith("clip-b16"):  # the registry's extractors (realorai.features), as adapt --features
+            tag = f"{fs}-{name}" + ("-re" if reprocess else "")
+            paths = df["path"].tolist()
+            arrays = _cached(cache / f"{tag}.npz", lambda paths=paths: registry_features(fs, paths, reprocess))
         else:
-            raise SystemExit(f"unknown feature set {fs!r}: early | multiscale | clip, or several joined by +")
+            raise SystemExit(
+                f"unknown feature set {fs!r}: early | multiscale | clip | clip-b16..., or several joined by +"
+            )
         xs[name] = arrays["x"]
     priors = early_priors(run) if fs == "early" else fitted_priors(frames, xs)
     return {"frame": frames, "x": xs, "views": vs, "priors": priors}

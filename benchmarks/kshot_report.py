@@ -25,6 +25,9 @@ LABEL = {
     "clip": "CLIP ViT-B/16 of the image resized (512, INT8)",
     "clipnative": "CLIP ViT-B/16 of native crops (512, INT8)",
     "multiscale": "Lite0 multiscale statistics (2,848)",
+    "clip-b16": "CLIP ViT-B/16 block 6 of native crops (1,536, INT8; `adapt --features clip-b16`)",
+    "clip-b16-b9": "CLIP ViT-B/16 block 9 of native crops (1,536, INT8)",
+    "clip-b16-b6b9": "CLIP ViT-B/16 blocks 6 and 9 of native crops (3,072, INT8)",
 }
 
 
@@ -113,12 +116,14 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "kshot.png")
+    ap.add_argument("--section", default="kshot", help="RESULTS.md section to write")
+    ap.add_argument("--title", default="Adapting to a source from a few examples")
     args = ap.parse_args()
     args.runs = [p.resolve() for p in args.runs]
     df, commands = load(args.runs)
     plot(df, args.png)
     lines = [
-        "## Adapting to a source from a few examples (`benchmarks/kshot.py`)",
+        f"## {args.title} (`benchmarks/kshot.py`)",
         "",
         *[f"- Command: `{c}`" for c in commands],
         f"- Tables: `python benchmarks/kshot_report.py {' '.join(str(p.relative_to(ROOT)) for p in args.runs)}`",
@@ -128,7 +133,7 @@ def main() -> None:
         f"{adapt.MAX_FOLDS} folds, {adapt.REPEATS} fold draws averaged",
         "",
         "ROC-AUC on each set's images not drawn (and not near-duplicates of those drawn), median (min-max) over "
-        "seeds; *prior alone*: the head that never saw the set ([plot](kshot.png)).",
+        "seeds; *prior alone*: the head that never saw the set ([plot]({args.png.name})).",
         "",
         *auc_table(df),
         "",
@@ -137,7 +142,7 @@ def main() -> None:
         "",
         *targets(df),
     ]
-    replace_section(args.doc, "kshot", "\n".join(lines))
+    replace_section(args.doc, args.section, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -54,31 +54,20 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def _main_table(result: dict) -> tuple[str, str]:
+    ds, thr = result["datasets"], result["threshold"]
+    title = (f"Per dataset, as is (threshold {thr:.3f} from the model's validation data): only images the model "
+             "never trained, validated or calibrated on are scored ('left out' counts the others); ROC-AUC with "
+             "its 95% bootstrap interval")  # fmt: skip
+    rows = [[n] + [_auc(d["as_is"]) if k == "roc_auc" else {**d["as_is"], "seen_left_out": d.get("seen_left_out", 0)}
+                   .get(k) for k, _ in MAIN] for n, d in ds.items()]  # fmt: skip
+    return title, _table(["dataset"] + [h for _, h in MAIN], rows)
+
+
 def tables(result: dict) -> list[tuple[str, str]]:
     """(title, Markdown table) pairs."""
-    out = []
+    out = [_main_table(result)]
     ds = result["datasets"]
-    thr = result["threshold"]
-    out.append(
-        (
-            f"Per dataset, as is (threshold {thr:.3f} from the model's validation data): only images the model "
-            "never trained, validated or calibrated on are scored ('left out' counts the others); ROC-AUC with "
-            "its 95% bootstrap interval",
-            _table(
-                ["dataset"] + [h for _, h in MAIN],
-                [
-                    [n]
-                    + [
-                        _auc(d["as_is"])
-                        if k == "roc_auc"
-                        else {**d["as_is"], "seen_left_out": d.get("seen_left_out", 0)}.get(k)
-                        for k, _ in MAIN
-                    ]
-                    for n, d in ds.items()
-                ],  # fmt: skip
-            ),
-        )
-    )
     gens = [(n, g, v) for n, d in ds.items() for g, v in d["per_generator"].items()]
     if gens:
         out.append(

@@ -2,6 +2,7 @@
 head reads. ``create_extractor(name)``, ``list_extractors()``; ``clip-b16`` and its variants read
 CLIP ViT-B/16's intermediate blocks on native-resolution crops (``clip``, weights: ``weights``)."""
 
+from realorai.features import clip as _clip  # noqa: F401  (registers the CLIP extractors)
 from realorai.features.registry import ExtractorUnavailable, create_extractor, describe, list_extractors
 
 __all__ = ["ExtractorUnavailable", "create_extractor", "describe", "list_extractors"]

@@ -27,9 +27,8 @@ def register(name: str, summary: str):
 
 
 def list_extractors() -> dict[str, str]:
-    """{name: one line}: every extractor this realorai knows, ``early`` included."""
-    from realorai.features import clip  # noqa: F401  (registers the CLIP extractors)
-
+    """{name: one line}: every extractor this realorai knows, ``early`` included (the package's
+    ``__init__`` imports the modules that register the others)."""
     return {"early": "the base detector's 160 early statistics of native crops (the shipped default)"} | {
         name: summary for name, (_, summary) in sorted(_REGISTRY.items())
     }
@@ -37,8 +36,6 @@ def list_extractors() -> dict[str, str]:
 
 def create_extractor(name: str, **kwargs):
     """The extractor ``name`` (not ``early``: that is the base detector itself)."""
-    from realorai.features import clip  # noqa: F401
-
     if name not in _REGISTRY:
         known = ", ".join(list_extractors())
         raise ValueError(f"unknown feature extractor {name!r}: choose one of {known}")
