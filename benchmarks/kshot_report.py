@@ -133,7 +133,7 @@ def main() -> None:
         f"{adapt.MAX_FOLDS} folds, {adapt.REPEATS} fold draws averaged",
         "",
         "ROC-AUC on each set's images not drawn (and not near-duplicates of those drawn), median (min-max) over "
-        "seeds; *prior alone*: the head that never saw the set ([plot]({args.png.name})).",
+        f"seeds; *prior alone*: the head that never saw the set ([plot]({args.png.name})).",
         "",
         *auc_table(df),
         "",

@@ -1,8 +1,9 @@
-"""Screenshots of the page in Chromium for docs/ (issue 29): a stripped copy of a signed Gemini
-image matched in the bank (its banked thumbnail beside it), a pool image with its pixel hint,
-an unreadable file, and the model card page. Needs ../shared/data and Debian's chromium.
+"""Screenshots in Chromium for docs/ (issue 29): the page (a stripped copy of a signed Gemini
+image matched in the bank, its banked thumbnail beside it; a pool image with its pixel hint; an
+unreadable file), the model card page, and `realorai benchmark`'s HTML report of museum111.
+Needs ../shared/data, Debian's chromium and the training extra (for the benchmark).
 
-    python benchmarks/screenshots.py [--out docs]   # writes docs/page.png and docs/model-card.png
+    python benchmarks/screenshots.py [--out docs]   # docs/page.png, model-card.png, benchmark-report.png
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -74,9 +77,15 @@ def main() -> None:
         page.screenshot(path=str(args.out / "page.png"), full_page=True)
         page.goto(url + "/model")
         page.screenshot(path=str(args.out / "model-card.png"), full_page=True)
+        report = tmp / "benchmark"
+        cmd = [sys.executable, "-m", "realorai", "benchmark", str(DATA / "museum111"), "-o", str(report),
+               "--no-robustness", "-q"]  # fmt: skip
+        subprocess.run(cmd, check=True)
+        page.goto((report / "benchmark.html").as_uri())
+        page.screenshot(path=str(args.out / "benchmark-report.png"), full_page=True)
         browser.close()
     srv.should_exit = True
-    print(f"wrote {args.out / 'page.png'} and {args.out / 'model-card.png'}")
+    print(f"wrote page.png, model-card.png and benchmark-report.png in {args.out}")
 
 
 if __name__ == "__main__":
