@@ -94,7 +94,8 @@ def main() -> None:
     counts = likely_counts([tier_of(v, tiers) for v in p], pg["y"].to_numpy())
     text = "\n".join([
         "## A pool head on CLIP blocks, judged as the shipped detector (`benchmarks/clip_pool.py`)\n",
-        f"- Command: `python benchmarks/clip_pool.py {shlex.join(sys.argv[1:])}` (features: `{fs}`)",
+        f"- Command: `{shlex.join(['python', 'benchmarks/clip_pool.py', *sys.argv[1:]])}` (features: `{fs}`; "
+        "cached by `python benchmarks/kshot.py --features clip-b16 [--reprocess]`)",
         f"- Machine: {machine()}",
         "- Shipped detector for comparison (docs/MODEL_CARD.md): LODO mean 0.60, playground100 0.64, no tier",
         "", *lines, "",
