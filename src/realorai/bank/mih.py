@@ -19,28 +19,34 @@ FLIPS = np.array([0] + [1 << b for b in range(16)], dtype=np.uint16)
 
 
 class ChunkTables:
-    """For each 16-bit chunk, the banked values sorted and the rows they came from."""
+    """Every (chunk, 16-bit value) of the bank as one sorted array of ``chunk << 16 | value``
+    (chunk-major, so one search finds every probe of every chunk) and the row each came from."""
 
     def __init__(self, hashes: np.ndarray) -> None:
-        words = np.ascontiguousarray(hashes).view(">u2").astype(np.uint16)  # (n, 16)
-        self.order = [np.argsort(words[:, c], kind="stable").astype(np.int32) for c in range(CHUNKS)]
-        self.keys = [words[o, c] for c, o in enumerate(self.order)]
+        words = np.ascontiguousarray(hashes).view(">u2").astype(np.uint32)  # (n, 16)
+        keys, rows = [], []
+        for c in range(CHUNKS):  # sorted chunk by chunk: the chunk number is the keys' high half
+            order = np.argsort(words[:, c], kind="stable")
+            keys.append((np.uint32(c) << np.uint32(16)) | words[order, c])
+            rows.append(order.astype(np.int32))
+        self.keys = np.concatenate(keys) if keys else np.zeros(0, np.uint32)
+        self.rows = np.concatenate(rows) if rows else np.zeros(0, np.int32)
 
     def pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query index, row) of every banked row that shares a chunk, to within one bit, with
         that query ((q, 32) uint8): each query is compared only with its own candidates."""
-        qw = np.ascontiguousarray(queries).view(">u2").astype(np.uint16)  # (q, 16)
-        which, found = [], []
-        for c in range(CHUNKS):
-            probes = (qw[:, c, None] ^ FLIPS[None, :]).ravel()  # query-major: probe i is query i // 17
-            lo = np.searchsorted(self.keys[c], probes, "left")
-            hi = np.searchsorted(self.keys[c], probes, "right")
-            lengths = hi - lo
-            total = int(lengths.sum())
-            if total:  # every row of every [lo, hi) range, without a Python loop
-                starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)
-                found.append(self.order[c][starts + np.arange(total)])
-                which.append(np.repeat(np.arange(len(probes)) // len(FLIPS), lengths))
-        if not found:
+        qw = np.ascontiguousarray(queries).view(">u2").astype(np.uint32)  # (q, 16)
+        chunk = (np.arange(CHUNKS, dtype=np.uint32) << np.uint32(16))[None, :, None]
+        probes = (chunk | (qw[:, :, None] ^ FLIPS.astype(np.uint32)[None, None, :])).ravel()  # (q * 16 * 17)
+        # Sorted probes search the 16n keys far faster (each search starts near the last).
+        order = np.argsort(probes, kind="stable")
+        probes = probes[order]
+        lo = np.searchsorted(self.keys, probes, "left")
+        hi = np.searchsorted(self.keys, probes, "right")
+        lengths = hi - lo
+        total = int(lengths.sum())
+        if not total:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
-        return np.concatenate(which), np.concatenate(found)
+        starts = np.repeat(lo - np.cumsum(lengths) + lengths, lengths)  # every row of every [lo, hi) range
+        which = np.repeat(order // (CHUNKS * len(FLIPS)), lengths)
+        return which, np.take(self.rows, starts + np.arange(total))
