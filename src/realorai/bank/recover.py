@@ -89,7 +89,11 @@ def boxes(rgb: Image.Image) -> list[Box]:
                     if outside < FLAT * inside:  # J: the texture a box takes in, less what its area costs
                         found.append(((inside - cost) * area, (left, t, right, b)))
     found.sort(key=lambda s: -s[0])
-    found = [c for s in found for c in _with_mirrored_margin(s, w)]
+    # The best box for each vertical extent first, then the rest: a text line between a header and
+    # the picture can outscore the picture's own top edge, so several tops and bottoms are tried.
+    seen: set[tuple[int, int]] = set()
+    first = [s for s in found if (s[1][1], s[1][3]) not in seen and not seen.add((s[1][1], s[1][3]))]
+    found = [c for s in first + found for c in _with_mirrored_margin(s, w)]
     sx, sy = rgb.width / w, rgb.height / h
     out: list[Box] = []
     for _, (left, t, right, b) in found:
