@@ -76,6 +76,19 @@ def barrier() -> None:
         dist.barrier()
 
 
+def finish() -> None:
+    """Leave the process group together: wait for every rank (rank 0 may still be writing the
+    run), then tear the group down. A rank that simply exits while its peers still hold gloo
+    connections can abort in the library's destructors, which is what failed in CI once."""
+    if world_size() <= 1:
+        return
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def agree(flag: bool) -> bool:
     """Rank 0's decision, on every rank (to stop early together, never to hang)."""
     if world_size() <= 1:

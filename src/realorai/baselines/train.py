@@ -42,9 +42,12 @@ def fit(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, show_progre
     Under ``torchrun`` every process trains its shard and rank 0 alone writes RUN_DIR."""
     rank, world = distributed.setup()
     if rank != 0:
-        return _fit(cfg, Path(out_dir), resume, False, cache, rank, world)
-    with folder_lock(out_dir):
-        return _fit(cfg, Path(out_dir), resume, show_progress, cache, rank, world)
+        summary = _fit(cfg, Path(out_dir), resume, False, cache, rank, world)
+    else:
+        with folder_lock(out_dir):
+            summary = _fit(cfg, Path(out_dir), resume, show_progress, cache, rank, world)
+    distributed.finish()  # every rank leaves once rank 0 has written the run
+    return summary
 
 
 @dataclass

@@ -112,9 +112,12 @@ def fit_detector(
         raise ValueError(f"{cfg.model}: frozen designs have no epochs to resume; train again into a new folder")
     rank, _ = distributed.setup()
     if rank != 0:
-        return _fit_detector(cfg, Path(out_dir), False, lambda m: None, resume, rank)
-    with folder_lock(out_dir):
-        return _fit_detector(cfg, Path(out_dir), show_progress, log, resume, rank)
+        summary = _fit_detector(cfg, Path(out_dir), False, lambda m: None, resume, rank)
+    else:
+        with folder_lock(out_dir):
+            summary = _fit_detector(cfg, Path(out_dir), show_progress, log, resume, rank)
+    distributed.finish()  # every rank leaves once rank 0 has written the run
+    return summary
 
 
 def _fit_detector(cfg: DetectorConfig, out: Path, show_progress: bool, log, resume: bool, rank: int) -> dict:
