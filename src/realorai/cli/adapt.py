@@ -39,8 +39,8 @@ def adapt_cmd(
     features: Annotated[
         str,
         typer.Option(
-            help="Features the head reads: early (the base detector's) or clip-b16 and its variants "
-            "(`realorai weights list`)."
+            help="Features the head reads: early (the base detector's), clip-b16 and its variants, or a "
+            "tower through its library: hf:REPO@BLOCK, open_clip:MODEL/TAG@BLOCK (`realorai weights list`)."
         ),  # fmt: skip
     ] = "early",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an adapted model already in OUTPUT.")] = False,
@@ -63,9 +63,9 @@ def adapt_cmd(
         fail("give -o OUTPUT, the folder to write the adapted model to")
     if not 0 <= views <= MAX_VIEWS:
         fail(f"--views must be 0 to {MAX_VIEWS}, got {views} (each view is another decode and feature pass)")
-    from realorai.features import list_extractors
+    from realorai.features import is_known, list_extractors
 
-    if features not in list_extractors():
+    if not is_known(features):
         fail(f"--features {features!r}: choose one of {', '.join(list_extractors())}")
     _check_output(output, overwrite)
     try:

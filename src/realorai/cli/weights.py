@@ -19,16 +19,19 @@ app = App(help="Weights of the feature extractors (adapt --features NAME): where
 def list_cmd() -> None:
     """The feature extractors, and whether their weights are here."""
     from realorai.features import ExtractorUnavailable, list_extractors
+    from realorai.features.towers import ALIASES
     from realorai.features.weights import clip_onnx
 
     for name, summary in list_extractors().items():
         state = "built in"
-        if name.startswith("clip"):
+        if ":" in name or name in ALIASES:
+            state = "through its library's own download and cache (pip install 'realorai[hf]' or '[open-clip]')"
+        elif name.startswith("clip"):
             try:
                 state = f"weights at {clip_onnx()}"
             except ExtractorUnavailable as e:
                 state = f"not installed: {e}"
-        out.print(f"{name}: {shown(summary)}\n    {shown(state)}", highlight=False)
+        out.print(f"{shown(name)}: {shown(summary)}\n    {shown(state)}", highlight=False)
 
 
 @app.command("fetch")

@@ -31,6 +31,8 @@ RUN = 16  # crops per ONNX Runtime call
 class ClipBlocks:
     """Features of CLIP blocks ``blocks`` (0-based, as the graph names its layers)."""
 
+    backend = "onnx"
+
     def __init__(self, name: str, blocks: tuple[int, ...], onnx_path: Path | None = None,
                  sha256: str | None = None) -> None:  # fmt: skip
         try:

@@ -117,7 +117,7 @@ class Detector:
             extractor = _extractor(path, feats)
             head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
             model = AdaptedCropModel(extractor, head, info["platt"]["a"], info["platt"]["b"])
-            return cls(model, meta, str(path), "onnx", "detector")
+            return cls(model, meta, str(path), getattr(extractor, "backend", "onnx"), "detector")
         base_path = None if info["base"]["source"] == "shipped" else info["base"]["source"]
         if base_path is not None and not Path(base_path).exists():
             raise FileNotFoundError(f"{path}: adapted on {base_path}, which is not here")
