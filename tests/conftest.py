@@ -120,3 +120,18 @@ def cnn_run(split_manifest, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "cnn"
     fit(resolve_config(TEST_CNN, str(split_manifest), epochs=2, batch_size=8), run, show_progress=False)
     return run
+
+
+@pytest.fixture
+def clip_tower(tmp_path, monkeypatch) -> Path:
+    """CLIP's weights replaced by a tiny random tower (tests/clip_tiny.py) for this test."""
+    pytest.importorskip("onnx")
+    from clip_tiny import tiny_tower
+
+    from realorai.features import weights as clip_weights
+
+    monkeypatch.setenv("REALORAI_CACHE", str(tmp_path / "clip-cache"))
+    path = tmp_path / "tiny-clip.onnx"
+    tiny_tower(path)
+    monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: path)
+    return path

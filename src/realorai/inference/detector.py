@@ -246,7 +246,7 @@ def _sources(items: list) -> tuple[list[Source], dict[str, str]]:
 
 
 def _use_onnx(backend: str, kind: str, meta: dict, device: str) -> bool:
-    if backend == "torch":
+    if backend == "torch" or not get_spec(meta["model"]).onnx_export:
         return False
     fp32 = (meta.get("config") or {}).get("precision", "fp32") == "fp32"
     if backend == "auto":

@@ -54,6 +54,9 @@ class ModelSpec:
     # realorai.baselines) | "detector" (native-resolution crops, realorai.detector).
     kind: str = "classifier"
     builder_kwargs: dict = field(default_factory=dict)
+    # False where the model calls a runtime torch cannot trace (a foundation model's ONNX session):
+    # such a detector is scored on the torch backend and is not exported.
+    onnx_export: bool = True
 
 
 _REGISTRY: dict[str, ModelSpec] = {}

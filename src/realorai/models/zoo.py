@@ -123,3 +123,30 @@ register_model(
         kind="detector",
     )
 )
+
+# Frozen detectors on a foundation model's features (realorai.detector.foundation; issue 30): the
+# same frozen design and training path, the features from realorai.features. CLIP's mean and std
+# (equal to realorai.features.clip's, tested); the crop plan is the extractors': 2 x 2 native 224s.
+CLIP_INPUT = DataConfig(
+    input_size=224,
+    mean=(0.48145466, 0.4578275, 0.40821073),
+    std=(0.26862954, 0.26130258, 0.27577711),
+    interpolation="bicubic",
+    resize="crops",
+    crop_grid=2,
+)
+for _extractor, _what in (("clip-b16", "block 6"), ("clip-b16-b9", "block 9"), ("clip-b16-b6b9", "blocks 6 and 9")):
+    register_model(
+        ModelSpec(
+            name=f"detector-{_extractor}",
+            builder="realorai.detector.foundation:build",
+            builder_kwargs={"extractor": _extractor},
+            data_config=CLIP_INPUT,
+            description=f"forensic detector: CLIP ViT-B/16 {_what} (INT8 ONNX; `realorai weights fetch clip-b16`), "
+            "class + mean patch token of native-resolution crops, calibrated linear head.",
+            preset={"views": 1, "batch_size": 16},
+            frozen_backbone=True,
+            kind="detector",
+            onnx_export=False,
+        )
+    )
