@@ -1,0 +1,109 @@
+"""Benchmark: what CLIP block features cost (issue 30, item 5). Seconds per image at 512 px and at
+12 MP for the shipped early statistics and the CLIP extractors (decode, 2 x 2 native crops, ONNX
+Runtime runs of up to 16 crops), and with --light-venv the light install's size with and without
+the `[clip]` extra (onnx) and the weights. Writes the RESULTS.md section "clip-cost".
+
+    python benchmarks/clip_cost.py [--images 16] [--light-venv /tmp/realorai-light]
+
+The 12-MP images are a camera photo (cameras162) upscaled to 4000 x 3000 and saved as JPEG q92:
+the content does not matter for the cost, the decode of 12 MP does. Run on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from cold_start import light_install  # noqa: E402
+from reproduce_report import machine, replace_section  # noqa: E402
+
+EXTRACTORS = ("early", "clip-b16", "clip-b16-b6b9")
+
+
+def images(folder: Path, n: int) -> dict[str, list[str]]:
+    from PIL import Image
+
+    source = sorted((ROOT.parent / "shared" / "data" / "cameras162" / "real").glob("*.jp*g"))
+    base = Image.open(source[0]).convert("RGB") if source else Image.effect_noise((640, 480), 40).convert("RGB")
+    out = {}
+    for label, size in (("512 px", (512, 512)), ("12 MP", (4000, 3000))):
+        img = base.resize(size, Image.Resampling.BICUBIC)
+        paths = []
+        for i in range(n):
+            p = folder / f"{label.replace(' ', '')}-{i}.jpg"
+            img.save(p, quality=92)
+            paths.append(str(p))
+        out[label] = paths
+    return out
+
+
+def seconds_per_image(name: str, paths: list[str]) -> float:
+    from realorai.detector.score import image_features
+    from realorai.features import create_extractor
+    from realorai.inference.detector import Detector
+
+    if name == "early":
+        det = Detector.load(None)
+        det.score(paths[:2])  # warm-up
+        t0 = time.perf_counter()
+        det.score(paths)
+        return (time.perf_counter() - t0) / len(paths)
+    extractor = create_extractor(name)
+    image_features(extractor, paths[:2])  # warm-up (graph cut and cached on first use)
+    t0 = time.perf_counter()
+    image_features(extractor, paths)
+    return (time.perf_counter() - t0) / len(paths)
+
+
+def sizes(venv: Path) -> list[str]:
+    from realorai.features.weights import cache_dir
+
+    _, line = light_install(venv)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    before = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "onnx>=1.15"], check=True)
+    after = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    weights = sum(f.stat().st_size for f in (cache_dir() / "clip-b16").glob("*.onnx"))
+    return [
+        f"- Light install: {line}",
+        f"- With the `[clip]` extra (onnx): **{after / 2**20:.0f} MB** of packages "
+        f"(+{(after - before) / 2**20:.0f} MB); "
+        f"the weights in realorai's cache (the INT8 tower and the graphs cut from it): {weights / 2**20:.0f} MB",
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=16, help="images of each size")
+    ap.add_argument("--light-venv", type=Path, default=None)
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = images(Path(tmp), args.images)
+        table = ["| features | " + " | ".join(f"s / image, {k}" for k in sets) + " |", "|---|---|---|"]
+        for name in EXTRACTORS:
+            cells = [f"{seconds_per_image(name, paths):.3f}" for paths in sets.values()]
+            table.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    extra = sizes(args.light_venv) if args.light_venv else []
+    text = "\n".join([
+        "## What CLIP block features cost (`benchmarks/clip_cost.py`)\n",
+        f"- Command: `{shlex.join(['python', 'benchmarks/clip_cost.py', *sys.argv[1:]])}`",
+        f"- Machine: {machine()}, idle",
+        f"- {args.images} JPEG images of each size, one process, decode + up to 2 x 2 native 224-px crops + features "
+        "(`early`: the shipped detector's whole scoring on ONNX Runtime; CLIP: INT8 ONNX, 16 crops a run)",
+        "", *table, "", *extra,
+    ])  # fmt: skip
+    replace_section(args.doc, "clip-cost", text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
