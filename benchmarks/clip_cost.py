@@ -1,7 +1,8 @@
 """Benchmark: what CLIP block features cost (issue 30, item 5). Seconds per image at 512 px and at
 12 MP for the shipped early statistics and the CLIP extractors (decode, 2 x 2 native crops, ONNX
-Runtime runs of up to 16 crops), and with --light-venv the light install's size with and without
-the `[clip]` extra (onnx) and the weights. Writes the RESULTS.md section "clip-cost".
+Runtime runs of up to 16 crops); `adapt` of 25 + 25 examples (game450, the default 4 augmented
+views, cross-validation included) with each; and with --light-venv the light install's size with
+and without the `[clip]` extra (onnx) and the weights. Writes the RESULTS.md section "clip-cost".
 
     python benchmarks/clip_cost.py [--images 16] [--light-venv /tmp/realorai-light]
 
@@ -63,6 +64,21 @@ def seconds_per_image(name: str, paths: list[str]) -> float:
     return (time.perf_counter() - t0) / len(paths)
 
 
+def adapt_seconds(features: str, out: Path) -> float | None:
+    """Wall seconds of adapting on 25 AI + 25 real game450 images (the first 25 of each, sorted)."""
+    from realorai.inference.adapt import adapt
+    from realorai.inference.examples import from_folders
+
+    game = ROOT.parent / "shared" / "data" / "game450"
+    if not game.is_dir():
+        return None
+    ai, real = (sorted(p for p in (game / c).iterdir() if p.is_file())[:25] for c in ("ai", "real"))
+    examples = from_folders(None, [str(p) for p in ai], [str(p) for p in real])
+    t0 = time.perf_counter()
+    adapt(examples, out, show_progress=False, log=lambda m: None, features=features)
+    return time.perf_counter() - t0
+
+
 def sizes(venv: Path) -> list[str]:
     from realorai.features.weights import cache_dir
 
@@ -92,6 +108,11 @@ def main() -> None:
         for name in EXTRACTORS:
             cells = [f"{seconds_per_image(name, paths):.3f}" for paths in sets.values()]
             table.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        adapts = {f: adapt_seconds(f, Path(tmp) / f"adapt-{f}") for f in ("early", "clip-b16")}
+    said = ", ".join(f"`--features {f}` **{s:.0f} s**" for f, s in adapts.items() if s is not None)
+    adapt_line = (
+        [f"- `realorai adapt` of 25 + 25 game450 examples (4 augmented views, 5-fold CV): {said}"] if said else []
+    )
     extra = sizes(args.light_venv) if args.light_venv else []
     text = "\n".join([
         "## What CLIP block features cost (`benchmarks/clip_cost.py`)\n",
@@ -99,7 +120,7 @@ def main() -> None:
         f"- Machine: {machine()}, idle",
         f"- {args.images} JPEG images of each size, one process, decode + up to 2 x 2 native 224-px crops + features "
         "(`early`: the shipped detector's whole scoring on ONNX Runtime; CLIP: INT8 ONNX, 16 crops a run)",
-        "", *table, "", *extra,
+        "", *table, "", *adapt_line, *extra,
     ])  # fmt: skip
     replace_section(args.doc, "clip-cost", text)
     print(text)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from clip_pool import REALS, head_on  # noqa: E402
 from kshot_features import POOL, frame  # noqa: E402
 
+from realorai.detector.adapt import LinearHead, class_weights  # noqa: E402
 from realorai.detector.head import consistent_mask  # noqa: E402
 from realorai.tiers import roc_auc  # noqa: E402
 
@@ -65,7 +66,7 @@ class Single:
             groups = np.concatenate([np.full(len(y), i) for i, (y, _) in enumerate(xs)])
             self.mask = consistent_mask(x, y, groups, 0.02)
             xs = [(y, x[:, self.mask]) for y, x in xs]
-        self.head = head_on([(_frame(y), x) for y, x in xs])
+        self.head = fast_head([y for y, _ in xs], [x for _, x in xs])
         return self
 
     def logits(self, x):
@@ -107,6 +108,29 @@ class Stacked:
         return (np.stack([h.logits(x) for h in self.heads], 1) / self.scale) @ self.alpha
 
 
+def fast_head(ys: list[np.ndarray], xs: list[np.ndarray], lam: float = 0.01) -> LinearHead:
+    """clip_pool.head_on's optimum (class-balanced log-loss + lam/2 ||w||^2 on standardised
+    features, the bias free) by L-BFGS instead of Newton: ~10x faster at 1,536 features, the same
+    head to the solver's tolerance (checked: `--check`)."""
+    from scipy.optimize import minimize
+
+    x, y = np.concatenate(xs), np.concatenate(ys).astype(float)
+    mu, sigma = x.mean(0), x.std(0) + 1e-6
+    xs_ = (x - mu) / sigma
+    s = class_weights(y) / len(y)
+
+    def loss(t):
+        z = xs_ @ t[:-1] + t[-1]
+        p = 1 / (1 + np.exp(-z))
+        r = s * (p - y)
+        value = np.sum(s * (np.logaddexp(0, z) - y * z)) + 0.5 * lam * t[:-1] @ t[:-1]
+        return float(value), np.r_[xs_.T @ r + lam * t[:-1], r.sum()]
+
+    t = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B",
+                 options={"maxiter": 2000, "gtol": 1e-7}).x  # fmt: skip
+    return LinearHead(mu, sigma, t[:-1], float(t[-1]))
+
+
 def _cols(k: int) -> slice:
     return slice(k * WIDTH, (k + 1) * WIDTH)
 
@@ -144,8 +168,15 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "kshot")
     ap.add_argument("--as-is-only", action="store_true", help="no re-processed columns (their cache not built yet)")
     ap.add_argument("--only", default=None, help="designs whose label contains this")
+    ap.add_argument("--check", action="store_true", help="fast_head against clip_pool.head_on on block 6, then stop")
     args = ap.parse_args()
     data = {n: (*load(args.cache, args.data, n), n) for n in (*POOL, REALS)}
+    if args.check:
+        parts = [(y, x[:, _cols(6)]) for y, x, _ in data.values()]
+        slow, fast = head_on([(_frame(y), x) for y, x in parts]), fast_head(*zip(*parts, strict=True))
+        z = [(h.logits(parts[0][1])) for h in (slow, fast)]
+        print(f"block 6 head: max |dz| {np.abs(z[0] - z[1]).max():.2e} of |z| up to {np.abs(z[0]).max():.2f}")
+        return
     suffix = "" if args.as_is_only else "-re"  # as is twice: the re-processed columns then repeat the first
     data_re = {n: (*load(args.cache, args.data, n, suffix), n) for n in POOL}
     pg = load(args.cache, args.data, "playground100")

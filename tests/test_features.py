@@ -86,6 +86,22 @@ def test_a_head_adapted_on_clip_blocks_loads_wherever_a_model_does(cache, toy_da
     det = Detector.load(run)
     rows = det.predict([toy_dataset / "ai" / "ai_000.png"], pixels_only=True)
     assert 0 <= rows[0]["p_ai"] <= 1 and det.name == "clip-b16-head"
+    # The same score through the CLI and the API (the page and Ray load models the same way).
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from realorai.cli.main import app
+    from realorai.serve import ServeSettings, create_app
+
+    image = toy_dataset / "ai" / "ai_000.png"
+    cli = CliRunner().invoke(app, ["predict", str(image), "--model", str(run), "--json", "-q", "--pixels-only"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output)["p_ai"] == pytest.approx(rows[0]["p_ai"], abs=1e-6)
+    with TestClient(create_app(ServeSettings(model=str(run))), base_url="http://127.0.0.1") as client:
+        body = client.post("/v1/detect", files=[("files", ("a.png", image.read_bytes()))]).json()
+        assert body["results"][0]["p_ai"] == pytest.approx(rows[0]["p_ai"], abs=1e-6)
     # Other weights under the same name: refused, never silently other features.
     tiny_tower(cache / "tiny.onnx", seed=9)
     with pytest.raises(ValueError, match="not the same features"):
