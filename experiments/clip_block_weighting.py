@@ -3,7 +3,8 @@
 On the all-blocks cache of experiments/clip_all_blocks.py (blocks 0-10, class token + mean patch
 token), every design is judged as benchmarks/clip_pool.py judges the `clip-b16` head: LODO over
 the five two-class pool sets (srbench142's reals always in training), as is and with the left-out
-set's classes re-processed alike, and playground100 scored by the design fitted on the whole pool.
+set's classes re-processed alike, and playground100 scored by the design fitted on the whole pool;
+the tails a tier would rest on come from the out-of-source scores (Platt map, 90% right).
 The head is always clip_pool's (standardised logistic regression, ridge 0.01, fixed beforehand).
 
 - one block k alone (1,536 values), k = 0..10;
@@ -34,7 +35,7 @@ from kshot_features import POOL, frame  # noqa: E402
 
 from realorai.detector.adapt import LinearHead, class_weights  # noqa: E402
 from realorai.detector.head import consistent_mask  # noqa: E402
-from realorai.tiers import roc_auc  # noqa: E402
+from realorai.tiers import TARGET, choose_tiers, fit_platt, likely_counts, roc_auc, tier_of  # noqa: E402
 
 WIDTH, BLOCKS = 1536, 11
 
@@ -142,13 +143,27 @@ def _frame(y):
 
 
 def judge(make, data, data_re, pg, pg_re) -> dict:
-    aucs, aucs_re = {}, {}
-    for name in POOL:
+    """LODO (as is, re-processed alike), playground100, and tiers from the out-of-source scores
+    of every pool set, srbench142 included (clip_pool's rule: 90% right, 30 images a tail)."""
+    aucs, aucs_re, oos = {}, {}, []
+    for name in (*POOL, REALS):
         model = make().fit([v for n, v in data.items() if n != name])
-        aucs[name] = roc_auc(model.logits(data[name][1]), data[name][0])
+        z = model.logits(data[name][1])
+        oos.append((z, data[name][0], np.full(len(z), name)))
+        if name == REALS:
+            continue
+        aucs[name] = roc_auc(z, data[name][0])
         aucs_re[name] = roc_auc(model.logits(data_re[name][1]), data_re[name][0])
+    z, y, src = (np.concatenate(c) for c in zip(*oos, strict=True))
+    a, b = fit_platt(z, y)
+    tiers = choose_tiers(1 / (1 + np.exp(-(a * z + b))), y, src, TARGET, how="out-of-source folds, pool sets")
     full = make().fit(list(data.values()))
+    p_pg = 1 / (1 + np.exp(-(a * full.logits(pg[1]) + b)))
+    counts = likely_counts([tier_of(v, tiers) for v in p_pg], pg[0])
     out = {
+        "tails": [tiers.best_ai and round(tiers.best_ai, 3), tiers.best_real and round(tiers.best_real, 3)],
+        "tiers": [tiers.likely_ai_from, tiers.likely_real_below],
+        "playground100_likely": [counts["likely"], counts["wrong"]],
         "lodo": aucs,
         "lodo_mean": float(np.mean(list(aucs.values()))),
         "lodo_re_mean": float(np.mean(list(aucs_re.values()))),
@@ -188,8 +203,9 @@ def main() -> None:
                 "learned weighting over blocks (stacked, non-negative)": lambda: Stacked()}  # fmt: skip
     designs = {k: v for k, v in designs.items() if args.only is None or args.only in k}
     results = {}
-    print("| design | " + " | ".join(POOL) + " | LODO mean | re-processed alike | playground100 | re-processed |")
-    print("|---" * (len(POOL) + 5) + "|")
+    print("| design | " + " | ".join(POOL) + " | LODO mean | re-processed alike | playground100 | re-processed "
+          "| best out-of-source tails (AI / real right) |")  # fmt: skip
+    print("|---" * (len(POOL) + 6) + "|")
     for label, make in designs.items():
         r = judge(make, data, data_re, pg, pg_re)
         results[label] = r
@@ -197,7 +213,7 @@ def main() -> None:
         note = (f" alpha {r['alpha']}" if "alpha" in r else "") + (
             f" ({r['consistent_features']} features)" if "consistent_features" in r else "")  # fmt: skip
         print(f"| {label} | {cells} | **{r['lodo_mean']:.3f}** | {r['lodo_re_mean']:.3f} | {r['playground100']:.3f} | "
-              f"{r['playground100_re']:.3f} |{note}", flush=True)  # fmt: skip
+              f"{r['playground100_re']:.3f} | {r['tails'][0]} / {r['tails'][1]} |{note}", flush=True)  # fmt: skip
     if not args.as_is_only and args.only is None:
         (args.cache / "block-weighting.json").write_text(json.dumps(results, indent=1))
 
