@@ -32,9 +32,11 @@ def test_train_a_clip_block_detector_and_use_it_everywhere(tmp_path, clip_tower)
     a = make_dataset(tmp_path / "one", per_class=20, size=96)
     b = make_dataset(tmp_path / "two", per_class=20, size=112)
     run = tmp_path / "run"
-    r = runner.invoke(app, ["train", "--model", "detector-clip-b16", "--data", str(a), "--data", str(b),
-                            "-o", str(run), "--views", "1", "-q"])  # fmt: skip
+    args = ["train", "--model", "detector-clip-b16", "--data", str(a), "--data", str(b), "-o", str(run), "--views", "1"]
+    assert runner.invoke(app, [*args, "--consistent-margin", "0.7"]).exit_code == 2
+    r = runner.invoke(app, [*args, "--consistent-margin", "0.0"])
     assert r.exit_code == 0, r.output
+    assert "consistent features:" in r.output  # the rule ran: features agreeing in direction in both sets
     meta = read_meta(run)
     assert meta["model"] == "detector-clip-b16" and "reliability" in meta
     det = Detector.load(run)  # auto: the torch backend, the extractor on ONNX Runtime

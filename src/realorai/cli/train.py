@@ -47,6 +47,13 @@ def train_cmd(
         list[Path] | None, typer.Option(help="Detectors: dataset folder to scan and split (repeatable).")
     ] = None,
     views: Annotated[int | None, typer.Option(help="Detectors: augmented crops per training image.")] = None,
+    consistent_margin: Annotated[
+        float | None,
+        typer.Option(
+            help="Frozen detectors: keep only features whose own ROC-AUC is beyond 0.5 +/- this, on the "
+            "same side, in every training dataset (a feature that flips between sets is a shortcut)."
+        ),
+    ] = None,  # fmt: skip
     config: Annotated[Path | None, typer.Option(help="JSON or TOML file of training options.")] = None,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -73,8 +80,10 @@ def train_cmd(
             fail(f"{flag} must be at most {most}, got {value}")
     try:
         if get_spec(model).kind == "detector":
+            if consistent_margin is not None and not 0 <= consistent_margin < 0.5:
+                fail(f"--consistent-margin must be in [0, 0.5), got {consistent_margin}")
             overrides = {"views": views, "seed": seed, "batch_size": batch_size, "epochs": epochs, "lr": lr,
-                         "device": device, "precision": precision}  # fmt: skip
+                         "device": device, "precision": precision, "consistent_margin": consistent_margin}  # fmt: skip
             _train_detector(model, output, manifest or [], data or [], overrides, quiet, resume)
             return
         if not manifest or len(manifest) != 1 or data:

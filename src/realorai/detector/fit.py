@@ -108,6 +108,8 @@ def fit_detector(
         raise ValueError(f"{cfg.model} is not a detector model (see `realorai models`)")
     if spec.frozen_backbone and distributed.world_size() > 1:
         raise ValueError(f"{cfg.model}: frozen designs fit a convex head in one process; run it without torchrun")
+    if cfg.consistent_margin is not None and not spec.frozen_backbone:
+        raise ValueError(f"{cfg.model}: the consistent-direction rule selects frozen features; this design has none")
     if spec.frozen_backbone and resume:
         raise ValueError(f"{cfg.model}: frozen designs have no epochs to resume; train again into a new folder")
     rank, _ = distributed.setup()
