@@ -77,5 +77,7 @@ for _name, _blocks, _why in (
     ("clip-b16", (6,), "CLIP ViT-B/16 block 6, class + mean patch token, native crops (few-shot default)"),
     ("clip-b16-b9", (9,), "CLIP ViT-B/16 block 9 (the screening's best zero-shot block)"),
     ("clip-b16-b6b9", (6, 9), "CLIP ViT-B/16 blocks 6 and 9 side by side (3,072 values)"),
+    ("clip-b16-b5", (5,), "CLIP ViT-B/16 block 5 (the best single block of the pool's LODO)"),
+    ("clip-b16-all", tuple(range(11)), "CLIP ViT-B/16 blocks 0-10 side by side (16,896 values; the whole tower)"),
 ):
     register(_name, _why)(lambda onnx_path=None, sha256=None, n=_name, b=_blocks: ClipBlocks(n, b, onnx_path, sha256))

@@ -135,7 +135,10 @@ CLIP_INPUT = DataConfig(
     resize="crops",
     crop_grid=2,
 )
-for _extractor, _what in (("clip-b16", "block 6"), ("clip-b16-b9", "block 9"), ("clip-b16-b6b9", "blocks 6 and 9")):
+for _extractor, _what in (
+    ("clip-b16", "block 6"), ("clip-b16-b5", "block 5"), ("clip-b16-b9", "block 9"),
+    ("clip-b16-b6b9", "blocks 6 and 9"), ("clip-b16-all", "blocks 0-10"),
+):  # fmt: skip
     register_model(
         ModelSpec(
             name=f"detector-{_extractor}",
