@@ -87,12 +87,16 @@ def sizes(venv: Path) -> list[str]:
     before = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "onnx>=1.15"], check=True)
     after = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
-    weights = sum(f.stat().st_size for f in (cache_dir() / "clip-b16").glob("*.onnx"))
+    tower = (cache_dir() / "clip-b16" / "clip_encoder.int8.onnx").stat().st_size
+    cuts = sorted(f.stat().st_size for f in (cache_dir() / "clip-b16").glob("blocks-*.onnx"))
     return [
         f"- Light install: {line}",
         f"- With the `[clip]` extra (onnx): **{after / 2**20:.0f} MB** of packages "
         f"(+{(after - before) / 2**20:.0f} MB); "
-        f"the weights in realorai's cache (the INT8 tower and the graphs cut from it): {weights / 2**20:.0f} MB",
+        f"the weights in realorai's cache: the INT8 tower {tower / 2**20:.0f} MB, and one graph cut at the last block "
+        f"used per block set ({len(cuts)} here, {cuts[0] / 2**20:.0f}-{cuts[-1] / 2**20:.0f} MB each)"
+        if cuts
+        else f"the INT8 tower in realorai's cache: {tower / 2**20:.0f} MB",
     ]
 
 
@@ -110,9 +114,8 @@ def main() -> None:
             table.append(f"| `{name}` | " + " | ".join(cells) + " |")
         adapts = {f: adapt_seconds(f, Path(tmp) / f"adapt-{f}") for f in ("early", "clip-b16")}
     said = ", ".join(f"`--features {f}` **{s:.0f} s**" for f, s in adapts.items() if s is not None)
-    adapt_line = (
-        [f"- `realorai adapt` of 25 + 25 game450 examples (4 augmented views, 5-fold CV): {said}"] if said else []
-    )
+    lead = "- `realorai adapt` of 25 + 25 game450 examples (4 augmented views, its cross-validation included)"
+    adapt_line = [f"{lead}: {said}"] if said else []
     extra = sizes(args.light_venv) if args.light_venv else []
     text = "\n".join([
         "## What CLIP block features cost (`benchmarks/clip_cost.py`)\n",
