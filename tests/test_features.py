@@ -83,6 +83,9 @@ def test_a_head_adapted_on_clip_blocks_loads_wherever_a_model_does(cache, toy_da
     report = adapt(from_folders(str(toy_dataset), [], []), run, views=1, show_progress=False, log=lambda m: None,
                    features="clip-b16")  # fmt: skip
     assert report["features"]["name"] == "clip-b16" and report["features"]["num_features"] == 2 * D
+    card = (run / "MODEL_CARD.md").read_text()  # says what the head reads and where its weights came from
+    assert "`clip-b16` features (block 6" in card and "openai/clip-vit-base-patch16, revision 57c21647" in card
+    assert "detector-lite0-early" not in card
     det = Detector.load(run)
     rows = det.predict([toy_dataset / "ai" / "ai_000.png"], pixels_only=True)
     assert 0 <= rows[0]["p_ai"] <= 1 and det.name == "clip-b16-head"

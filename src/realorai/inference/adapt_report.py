@@ -135,6 +135,19 @@ def _tiers_line(t: dict) -> str:
     return f"likely AI {ai}; likely real {real}; {t['inconclusive']:.0%} of held-out examples between them."
 
 
+def _features_line(report: dict) -> str:
+    """What the head reads: the base detector's features, or an extractor's, with its weights' origin."""
+    f = report.get("features") or {"name": "early"}
+    if f["name"] == "early":
+        return f"the features of `{report['base']['model']}` ({report['base']['source']})"
+    blocks = ", ".join(str(b) for b in f.get("blocks", []))
+    weights = f.get("weights")
+    origin = weights if isinstance(weights, str) else ", ".join(f"{k} {v}" for k, v in (weights or {}).items() if v)
+    export = f"; {f['export']}" if f.get("export") else ""
+    return (f"`{f['name']}` features (block {blocks}: {f.get('tokens', '')}; {f.get('crops', '')}), weights "
+            f"sha256 {str(f.get('weights_sha256', ''))[:16]}... from {origin}{export}")  # fmt: skip
+
+
 def model_card(report: dict) -> str:
     cv = report["cross_validation"]
     t = report["tiers"]
@@ -143,8 +156,7 @@ def model_card(report: dict) -> str:
     lo, hi = cv["roc_auc_95"]
     return f"""# Adapted model: {report["what"] or "(no description given: pass --name)"}
 
-A head adapted by `realorai adapt` on the features of `{report["base"]["model"]}`
-({report["base"]["source"]}), from {ex["ai"]} AI and {ex["real"]} real examples
+A head adapted by `realorai adapt` on {_features_line(report)}, from {ex["ai"]} AI and {ex["real"]} real examples
 ({ex["groups"]} near-duplicate groups, {ex["views"]} augmented views each).
 
 ## What to expect, from {cv["folds"]}-fold cross-validation on those examples
