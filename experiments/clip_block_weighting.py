@@ -182,7 +182,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "kshot")
     ap.add_argument("--as-is-only", action="store_true", help="no re-processed columns (their cache not built yet)")
-    ap.add_argument("--only", default=None, help="designs whose label contains this")
+    ap.add_argument("--only", default=None, help="comma-separated design labels (a trailing * matches a prefix)")
     ap.add_argument("--check", action="store_true", help="fast_head against clip_pool.head_on on block 6, then stop")
     args = ap.parse_args()
     data = {n: (*load(args.cache, args.data, n), n) for n in (*POOL, REALS)}
@@ -201,7 +201,12 @@ def main() -> None:
                 "block 6, consistent-direction rule": lambda: Single(_cols(6), consistent=True),
                 "blocks 0-10, consistent-direction rule": lambda: Single(consistent=True),
                 "learned weighting over blocks (stacked, non-negative)": lambda: Stacked()}  # fmt: skip
-    designs = {k: v for k, v in designs.items() if args.only is None or args.only in k}
+    wanted = args.only.split(",") if args.only else None  # e.g. --only "block 6,learned*"
+
+    def chosen(label: str) -> bool:
+        return wanted is None or any(label == w or (w.endswith("*") and label.startswith(w[:-1])) for w in wanted)
+
+    designs = {k: v for k, v in designs.items() if chosen(k)}
     results = {}
     print("| design | " + " | ".join(POOL) + " | LODO mean | re-processed alike | playground100 | re-processed "
           "| best out-of-source tails (AI / real right) |")  # fmt: skip
