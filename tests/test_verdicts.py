@@ -162,3 +162,21 @@ def test_the_table_shows_names_below_the_folder_they_share(tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert f"file (in {tmp_path}/)" in result.output and "│ a/a.png" in result.output
     assert "note" in result.output  # the small images' upsampling note
+
+
+def test_without_tiers_the_sentences_say_where_reliability_was_measured():
+    """The shipped model's tiers are measured on unseen sources, an adapted head's on its own
+    examples: the row's why and the table's caption say which, never the other."""
+    from realorai.cli.render import table_note, tiers_caption
+    from realorai.inference.rows import make_row
+    from realorai.tiers import Tiers
+
+    shipped = make_row("a.jpg", 0.7, Tiers(available=True, best_ai=0.6, best_real=0.6), findings=[])
+    adapted_scope = "held-out examples of the source it was adapted to"
+    adapted = make_row(
+        "a.jpg", 0.7, Tiers(available=True, best_ai=0.8, best_real=0.7, scope=adapted_scope), findings=[]
+    )
+    assert "reliable on unseen sources" in shipped["why"] and "sources it never saw" in tiers_caption([shipped])
+    assert f"reliable on {adapted_scope}" in adapted["why"] and "unseen" not in adapted["why"]
+    assert f"right 90% of the time on {adapted_scope}" in tiers_caption([adapted])
+    assert "reliable on" not in table_note(adapted)  # the caption says it once, not every row

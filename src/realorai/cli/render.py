@@ -44,9 +44,12 @@ def tiers_caption(rows: list[dict]) -> str:
         return ""
     lo, hi = scored["likely_real_below"], scored["likely_ai_from"]
     if lo is None and hi is None:
+        # Where the tiers were measured: sources the model never saw, or an adapted head's examples.
+        where = re.match(r"On (.+?), no range", scored.get("reliability") or "")
         return (
-            "This model has no 'likely' tiers: no P(AI) range was right 90% of the time on sources it never saw, "
-            "so a verdict from pixels alone is always inconclusive."
+            f"This model has no 'likely' tiers: no P(AI) range was right 90% of the time on "
+            f"{where.group(1) if where else 'sources it never saw'}, so a verdict from pixels alone is always "
+            "inconclusive."
         )
     parts = [f"likely real below {lo:.3f}" if lo is not None else "no 'likely real' tier",
              f"likely AI from {hi:.3f}" if hi is not None else "no 'likely AI' tier"]  # fmt: skip
@@ -58,7 +61,7 @@ def tiers_caption(rows: list[dict]) -> str:
 
 # Parts of "why" that the table's other columns or its caption already say.
 _SAID_ELSEWHERE = re.compile(
-    r"^(Pixels only: P\(AI\) [0-9.e-]+|no score of this model was reliable on unseen sources|no verified provenance)$"
+    r"^(Pixels only: P\(AI\) [0-9.e-]+|no score of this model was reliable on .+|no verified provenance)$"
 )
 
 

@@ -91,7 +91,7 @@ def decided(row: dict, tiers: Tiers) -> dict:
     found = [Finding(**f) for f in row["findings"] or []]
     d = decide(found, row["tier"])
     row.update(verdict=d["verdict"], basis=d["basis"])
-    row["why"] = explain(row, found, d["note"])
+    row["why"] = explain(row, found, d["note"], tiers.scope)
     row["reliability"] = "" if d["basis"] in ("provenance", "match") else reliability_sentence(row["tier"], tiers)
     return row
 
@@ -105,7 +105,7 @@ def _p(v: float) -> str:
     return f"{v:.2f}" if 0.005 <= v <= 0.995 else f"{v:.3g}"
 
 
-def explain(row: dict, found: list[Finding], note: str) -> str:
+def explain(row: dict, found: list[Finding], note: str, scope: str = "unseen sources") -> str:
     """One plain sentence saying what the verdict rests on."""
     if row["basis"] == "provenance":
         strong = next((f for f in found if f.strength == "strong" and f.source == "c2pa"), None)
@@ -128,7 +128,8 @@ def explain(row: dict, found: list[Finding], note: str) -> str:
     elif tier == "likely_real":
         sentence = f"Pixels only: P(AI) {_p(p)}, below {_p(lo)}, where 'likely real' ends"
     elif lo is None and hi is None:
-        sentence = f"Pixels only: P(AI) {_p(p)}; no score of this model was reliable on unseen sources"
+        where = "unseen sources" if scope == "sources it never saw" else scope  # an adapted head: its examples
+        sentence = f"Pixels only: P(AI) {_p(p)}; no score of this model was reliable on {where}"
     else:
         bounds = " and ".join(
             filter(None, [f"'likely real' below {_p(lo)}" if lo is not None else "",
