@@ -1,23 +1,24 @@
 """A frozen detector on a foundation model's features: ``realorai train --model detector-clip-b16``.
 
-The same design as ``ForensicNet`` (frozen features of native crops -> standardised linear head ->
-temperature), so the whole frozen training path applies unchanged: augmented views, the head's
-strength chosen on validation, the consistent-direction rule, out-of-source folds, recalibration
-and tiers. The features come from an extractor of ``realorai.features`` (ONNX Runtime or a torch
-tower), which is not a torch module: the checkpoint holds the head, and the extractor's weights'
-sha256 as a buffer, checked whenever the checkpoint is loaded (other weights under the same name
-are refused). Scoring runs on the torch backend; the extractor itself runs where it runs.
+The same design as ``ForensicNet`` (frozen features of native crops -> ``CalibratedHead``: a
+standardised linear head and temperature), so the whole frozen training path applies unchanged:
+augmented views, the head's strength chosen on validation, the consistent-direction rule,
+out-of-source folds, recalibration and tiers. The features come from an extractor of
+``realorai.features`` (ONNX Runtime or a torch tower), which is not a torch module: the
+checkpoint holds the head, and the extractor's weights' sha256 as a buffer, checked whenever the
+checkpoint is loaded (other weights under the same name are refused). Scoring runs on the torch
+backend; the extractor itself runs where it runs.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
+from realorai.detector.calibrated import CalibratedHead
 from realorai.models.registry import DataConfig
 
 
-class FoundationNet(nn.Module):
+class FoundationNet(CalibratedHead):
     """An extractor's features -> standardised linear head -> temperature."""
 
     def __init__(self, extractor_name: str) -> None:
@@ -29,14 +30,10 @@ class FoundationNet(nn.Module):
         except ExtractorUnavailable as e:
             raise ValueError(f"the {extractor_name} features cannot be built here: {e}") from e
         self.extractor_name = extractor_name
-        self.num_features = int(self.extractor.num_features)
         self.data_config: DataConfig = self.extractor.data_config
         sha = bytes.fromhex(self.extractor.weights_sha256)
         self.register_buffer("weights_id", torch.tensor(list(sha), dtype=torch.uint8))
-        self.register_buffer("mu", torch.zeros(self.num_features))
-        self.register_buffer("sigma", torch.ones(self.num_features))
-        self.register_buffer("temperature", torch.ones(()))
-        self.head = nn.Linear(self.num_features, 1)
+        self._add_head(int(self.extractor.num_features))
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         saved = state_dict.get("weights_id")
@@ -59,14 +56,6 @@ class FoundationNet(nn.Module):
         crops = ((x.float().cpu() * std + mean) * 255).round().clamp(0, 255).to(torch.uint8)
         f = self.extractor.crop_features(crops.contiguous().numpy())
         return torch.from_numpy(f).float().to(x.device)
-
-    def logit(self, f: torch.Tensor) -> torch.Tensor:
-        """Raw features -> calibrated logit of P(AI), shape (N,)."""
-        return self.head((f - self.mu) / self.sigma).squeeze(1) / self.temperature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.logit(self.features(x))
-        return torch.stack([torch.zeros_like(z), z], 1)
 
 
 def build(num_classes: int = 2, pretrained: bool = True, extractor: str = "clip-b16") -> FoundationNet:

@@ -130,7 +130,7 @@ def calibrate(z_val: np.ndarray, y_val: np.ndarray, min_per_class: int, log=prin
 
 
 def load_into(net, head: Head, temperature: float) -> None:
-    """Copy a fitted head and temperature into a :class:`ForensicNet`."""
+    """Copy a fitted head and temperature into a :class:`CalibratedHead` (any frozen detector)."""
     with torch.no_grad():
         net.mu.copy_(torch.as_tensor(head.mu, dtype=torch.float32))
         net.sigma.copy_(torch.as_tensor(head.sigma, dtype=torch.float32))

@@ -10,9 +10,8 @@ Why an optional NPR filter (Tan et al. 2024): ``x - up(down(x))`` keeps only the
 between neighbouring pixels, the footprint of a generator's up-sampling layers, and removes
 most of the content.
 
-The head is ``z = w . (f - mu) / sigma + b``, then temperature scaling ``z / T`` fitted on
-validation data; the module returns two logits ``[0, z / T]`` so that, as for every model in
-the registry, ``softmax(...)[:, 1]`` is the calibrated P(AI).
+The head is ``detector.calibrated.CalibratedHead``: ``z = w . (f - mu) / sigma + b``, then
+temperature scaling ``z / T`` fitted on validation data.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from realorai.detector.calibrated import CalibratedHead
 from realorai.models.weights import load_lite_weights
 
 FEATURE_SETS = ("pooled", "multiscale", "early")
@@ -34,7 +34,7 @@ def npr_residual(x: torch.Tensor) -> torch.Tensor:
     return x - F.interpolate(x[..., ::2, ::2], scale_factor=2.0, mode="nearest")
 
 
-class ForensicNet(nn.Module):
+class ForensicNet(CalibratedHead):
     """Frozen EfficientNet-Lite features -> standardised linear head -> temperature."""
 
     def __init__(self, variant: int = 0, feature_set: str = "multiscale", input_filter: str = "none") -> None:
@@ -51,15 +51,13 @@ class ForensicNet(nn.Module):
             # Only the first three stages are read: drop the rest (smaller file, ~2x faster).
             self.backbone.blocks = self.backbone.blocks[:3]
             self.backbone.conv_head = self.backbone.bn2 = nn.Identity()
-        self.num_features = {
-            "pooled": self.backbone.num_features,
-            "multiscale": 2 * sum(widths) + self.backbone.num_features,
-            "early": 2 * sum(widths[:3]),
-        }[feature_set]
-        self.register_buffer("mu", torch.zeros(self.num_features))
-        self.register_buffer("sigma", torch.ones(self.num_features))
-        self.register_buffer("temperature", torch.ones(()))
-        self.head = nn.Linear(self.num_features, 1)
+        self._add_head(
+            {
+                "pooled": self.backbone.num_features,
+                "multiscale": 2 * sum(widths) + self.backbone.num_features,
+                "early": 2 * sum(widths[:3]),
+            }[feature_set]
+        )
         self.backbone.eval()
 
     @staticmethod
@@ -99,14 +97,6 @@ class ForensicNet(nn.Module):
             return torch.cat(stats, 1)
         h = b.bn2(b.conv_head(h)).mean((2, 3))
         return torch.cat([*stats, h], 1)
-
-    def logit(self, f: torch.Tensor) -> torch.Tensor:
-        """Raw features -> calibrated logit of P(AI), shape (N,)."""
-        return self.head((f - self.mu) / self.sigma).squeeze(1) / self.temperature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.logit(self.features(x))
-        return torch.stack([torch.zeros_like(z), z], 1)
 
 
 def build(
