@@ -35,10 +35,6 @@ def export_onnx_cmd(
         det = Detector.load(model, backend="torch")
         if det.kind != "detector":
             raise ValueError(f"{det.name}: only detectors (detector-*) export to ONNX")
-        from realorai.models import get_spec
-
-        if not get_spec(det.name).onnx_export:
-            raise ValueError(f"{det.name}: its features come from another runtime; use the checkpoint itself")
         write_bytes(output, export_bytes(det.model, det.meta, sha256_file(det.source)))
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))

@@ -44,9 +44,15 @@ def contract(meta: dict, data_config: dict, source_sha256: str = "", features: i
 
 
 def export_bytes(model, meta: dict, source_sha256: str = "") -> bytes:
-    """The ONNX file of a torch detector, with its contract in the metadata."""
+    """The ONNX file of a torch detector, with its contract in the metadata. A detector whose
+    features come from another runtime (``ModelSpec.onnx_export`` false) is refused."""
     import onnx
     import torch
+
+    from realorai.models import get_spec
+
+    if meta.get("model") and not get_spec(meta["model"]).onnx_export:
+        raise ValueError(f"{meta['model']}: its features come from another runtime; use the checkpoint itself")
 
     cfg = model.data_config
 
