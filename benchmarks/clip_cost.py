@@ -1,8 +1,9 @@
 """Benchmark: what CLIP block features cost (issue 30, item 5). Seconds per image at 512 px and at
 12 MP for the shipped early statistics and the CLIP extractors (decode, 2 x 2 native crops, ONNX
-Runtime runs of up to 16 crops); `adapt` of 25 + 25 examples (game450, the default 4 augmented
-views, cross-validation included) with each; and with --light-venv the light install's size with
-and without the `[clip]` extra (onnx) and the weights. Writes the RESULTS.md section "clip-cost".
+Runtime runs of up to 4 crops, the scoring path's CROPS_PER_RUN); `adapt` of 25 + 25 examples
+(game450, the default 4 augmented views, cross-validation included) with each; and with
+--light-venv the light install's size with and without the `[clip]` extra (onnx) and the
+weights. Writes the RESULTS.md section "clip-cost".
 
     python benchmarks/clip_cost.py [--images 16] [--light-venv /tmp/realorai-light]
 
@@ -122,7 +123,7 @@ def main() -> None:
         f"- Command: `{shlex.join(['python', 'benchmarks/clip_cost.py', *sys.argv[1:]])}`",
         f"- Machine: {machine()}, idle",
         f"- {args.images} JPEG images of each size, one process, decode + up to 2 x 2 native 224-px crops + features "
-        "(`early`: the shipped detector's whole scoring on ONNX Runtime; CLIP: INT8 ONNX, 16 crops a run)",
+        "(`early`: the shipped detector's whole scoring on ONNX Runtime; CLIP: INT8 ONNX, runs of up to 4 crops)",
         "", *table, "", *adapt_line, *extra,
     ])  # fmt: skip
     replace_section(args.doc, "clip-cost", text)
