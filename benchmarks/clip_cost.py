@@ -89,7 +89,7 @@ def sizes(venv: Path) -> list[str]:
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "onnx>=1.15"], check=True)
     after = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
     tower = (cache_dir() / "clip-b16" / "clip_encoder.int8.onnx").stat().st_size
-    cuts = sorted(f.stat().st_size for f in (cache_dir() / "clip-b16").glob("blocks-*.onnx"))
+    cuts: list[int] = []  # cut graphs are built in memory now, never cached (hardening round 5)
     return [
         f"- Light install: {line}",
         f"- With the `[clip]` extra (onnx): **{after / 2**20:.0f} MB** of packages "

@@ -64,10 +64,19 @@ def make_ca_and_signer(org: str = "realorai tests"):
     return ca.public_bytes(pem).decode(), c2pa.Signer.from_callback(sign, c2pa.C2paSigningAlg.ES256, chain)
 
 
-def sign_jpeg(data: bytes, path, signer, source_type: str, repeat: int = 1) -> None:
-    """Write JPEG ``data`` to ``path`` with a C2PA manifest declaring ``source_type``, signed by ``signer``."""
-    actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
-    actions += [{"action": "c2pa.edited", "digitalSourceType": IPTC + source_type}] * (repeat - 1)
+def sign_jpeg(data: bytes, path, signer, source_type: str, repeat: int = 1, actions: list | None = None,
+              parent: bytes | None = None) -> None:  # fmt: skip
+    """Write JPEG ``data`` to ``path`` with a C2PA manifest declaring ``source_type``, signed by
+    ``signer``; ``actions`` (pairs of action and source type) replace the default c2pa.created;
+    ``parent`` (a JPEG) is the ingredient a ``c2pa.opened`` action opened (an edit of it)."""
+    if actions is not None:
+        actions = [{"action": a, "digitalSourceType": IPTC + t} if t else {"action": a} for a, t in actions]
+        for a in actions:
+            if a["action"] == "c2pa.opened":
+                a["parameters"] = {"ingredientIds": ["parent"]}
+    else:
+        actions = [{"action": "c2pa.created", "digitalSourceType": IPTC + source_type}]
+        actions += [{"action": "c2pa.edited", "digitalSourceType": IPTC + source_type}] * (repeat - 1)
     manifest = {
         "claim_generator_info": [{"name": "realorai-test", "version": "1"}],
         "title": path.name,
@@ -75,6 +84,9 @@ def sign_jpeg(data: bytes, path, signer, source_type: str, repeat: int = 1) -> N
     }
     out = io.BytesIO()
     with c2pa.Builder(json.dumps(manifest)) as builder:
+        if parent is not None:
+            parent_of = {"title": "original.jpg", "relationship": "parentOf", "label": "parent"}
+            builder.add_ingredient(json.dumps(parent_of), "image/jpeg", io.BytesIO(parent))
         builder.sign(signer, "image/jpeg", io.BytesIO(data), out)
     path.write_bytes(out.getvalue())
 

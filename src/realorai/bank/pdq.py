@@ -48,13 +48,18 @@ def _pack(bits) -> np.ndarray:
     return np.packbits(np.asarray(bits, dtype=np.uint8))  # 256 bits -> 32 bytes, most significant first
 
 
-def thumbnail_of(rgb: Image.Image) -> Image.Image:
-    """The picture fitted into SIDE x SIDE (bilinear, fixed: the route must not vary)."""
-    w, h = rgb.size
+def thumbnail_of(rgb: Image.Image, box: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """The picture (or the part of it in ``box``) fitted into SIDE x SIDE (bilinear, fixed: the
+    route must not vary). A part is resampled straight from the image (``resize(box=)``), never
+    cut out first: a crop of a 100-MP image would be a second copy of up to 360 MB outside the
+    decode budget, where this makes only the small picture."""
+    left, top, right, bottom = box or (0, 0, *rgb.size)
+    w, h = right - left, bottom - top
     if max(w, h) <= SIDE:
-        return rgb
+        return rgb if box is None else rgb.crop(box)  # at most SIDE x SIDE
     scale = SIDE / max(w, h)
-    return rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return rgb.resize(size, Image.Resampling.BILINEAR, box=None if box is None else box)
 
 
 def _pdq(thumb: Image.Image) -> tuple[np.ndarray, int]:
@@ -92,7 +97,7 @@ def hash_rgb(rgb: Image.Image, recover: bool = False) -> Hashed:
         from realorai.bank.recover import boxes
 
         for box in boxes(rgb):
-            part, q = _pdq(thumbnail_of(rgb.crop(box)))
+            part, q = _pdq(thumbnail_of(rgb, box))
             if q >= MIN_QUALITY:  # a featureless part would match flat pictures
                 parts.append((box, part))
     return Hashed(hashes, quality, buf.getvalue(), tuple(parts))

@@ -53,9 +53,12 @@ def boxes(rgb: Image.Image) -> list[Box]:
     """Candidate rectangles of an embedded picture, in ``rgb``'s pixels, most frame-like first:
     bounded by lines, textured inside, flat outside (an interface or a caption band is mostly
     plain background; a rectangle cut out of a photograph has photograph around it)."""
-    small = rgb.convert("L")
-    small.thumbnail((SIDE, SIDE))
-    g = np.asarray(small, dtype=np.int16)
+    # Fitted first, then grey: a grey copy at full size would be 100 MB for a 100-MP image,
+    # outside the decode budget; this holds only the small picture.
+    k = min(1.0, SIDE / max(rgb.size))
+    fitted = (max(1, round(rgb.width * k)), max(1, round(rgb.height * k)))
+    small = rgb.resize(fitted, Image.Resampling.BICUBIC, reducing_gap=2.0) if k < 1 else rgb
+    g = np.asarray(small.convert("L"), dtype=np.int16)
     h, w = g.shape
     if min(h, w) < 16:
         return []

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, TRUST_HELP, App, err, fail, out, shown
+from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, TRUST_HELP, App, Quiet, err, fail, out, shown
 
 app = App(help="A bank of known images: copies of its pictures (re-encoded, resized, flipped) get their evidence back.")
 BankFile = Annotated[Path, typer.Option("--bank", envvar="REALORAI_BANK", help="The bank file (SQLite).")]
@@ -68,6 +68,7 @@ def add_cmd(
     by: Annotated[str, typer.Option(help="Who confirmed the label (with --label).")] = "",
     note: Annotated[str, typer.Option(help="A note kept with each entry.")] = "",
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Bank images whose content credential verifies now under the trust list (label and signer
     from the credential), or, with --label and --by, a person's confirmation.
@@ -83,9 +84,18 @@ def add_cmd(
         trust = resolve(c2pa_trust)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
+    from realorai.progress import progress_bar
+
     found = find_inputs(paths)
     store = _bank(bank, create=True)
-    results = [add_one(store, f, trust, label.value if label else None, by, note) for f in found.files]
+    results = []
+    with progress_bar("bank add", len(found.files), not quiet and len(found.files) > 1) as advance:
+        for f in found.files:
+            try:
+                results.append(add_one(store, f, trust, label.value if label else None, by, note))
+            except ValueError as e:  # the bank itself failed (a full disk): what was banked stays banked
+                fail(f"{e} ({len(results)} images done before it)")
+            advance()
     for item, reason in found.missing.items():
         err.print(f"{shown(item)}: {shown(reason)}", highlight=False)
     for r in results:
@@ -116,14 +126,20 @@ def list_cmd(bank: BankFile, revoked: Annotated[bool, typer.Option("--revoked", 
 @app.command("revoke")
 def revoke_cmd(ids: list[int], bank: BankFile, why: Annotated[str, typer.Option(help="Why (kept).")] = "") -> None:
     """Stop entries from matching (they stay in the bank, marked revoked)."""
-    n = _bank(bank).revoke(ids, why)
+    try:
+        n = _bank(bank).revoke(ids, why)
+    except ValueError as e:
+        fail(str(e))
     out.print(f"revoked {n} of {len(ids)} entries")
 
 
 @app.command("remove")
 def remove_cmd(ids: list[int], bank: BankFile) -> None:
     """Delete entries from the bank."""
-    n = _bank(bank).remove(ids)
+    try:
+        n = _bank(bank).remove(ids)
+    except ValueError as e:
+        fail(str(e))
     out.print(f"removed {n} of {len(ids)} entries")
 
 
@@ -152,9 +168,6 @@ def export_cmd(
     out.print(f"exported {n} entries to {shown(str(output))}")
 
 
-MAX_IMPORT_BYTES = 1 << 30
-
-
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="A CSV export (realorai's, or hash,label lines).")],
@@ -180,27 +193,33 @@ def import_cmd(
     if not by.strip():
         fail("--by NAME: imported entries are banked as confirmed by the importer")
     try:
-        if file.stat().st_size > MAX_IMPORT_BYTES:
-            fail(f"{file}: {file.stat().st_size / 1e9:.1f} GB, over the {MAX_IMPORT_BYTES / 1e9:.1f} GB import limit")
-        text = file.read_text(encoding="utf-8-sig")
         trust = resolve(c2pa_trust)
+        store = _bank(bank, create=True)
+        with open(file, encoding="utf-8-sig", newline="") as f:  # streamed: memory does not grow with the file
+            done = import_text(store, f, by, file.name, label=label.value if label else None,
+                               verify_with=_originals(verify_with or []), trust=trust)  # fmt: skip
     except UnicodeDecodeError as e:
-        fail(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})")
-    except (FileNotFoundError, ValueError) as e:
+        fail(f"{file}: not UTF-8 text ({e.reason} at byte {e.start} of a block): nothing was imported")
+    except (FileNotFoundError, IsADirectoryError) as e:
+        fail(f"{file}: {e.strerror or e}" if isinstance(e, IsADirectoryError) else str(e))
+    except ValueError as e:
         fail(str(e))
     except OSError as e:
         fail(f"{file}: cannot read ({e.strerror or e})", code=EXIT_NOTHING)
-    done = import_text(_bank(bank, create=True), text, by, file.name, label=label.value if label else None,
-                       verify_with=_originals(verify_with or []), trust=trust)  # fmt: skip
     for number, why in done.bad:
         err.print(f"{shown(file.name)}:{number}: bad line: {shown(why)}", highlight=False)
     for number, why in done.skipped:
         err.print(f"{shown(file.name)}:{number}: skipped: {shown(why)}", highlight=False)
-    out.print(f"imported {len(done.banked)} entries ({done.verified} re-verified as c2pa-verified), "
-              f"{len(done.skipped)} skipped, {len(done.bad)} bad lines")  # fmt: skip
-    if not done.banked and not done.skipped:
+    n = done.counts
+    more = [f"{n[k] - len(getattr(done, k))} more {k} lines not listed" for k in ("bad", "skipped")
+            if n[k] > len(getattr(done, k))]  # fmt: skip
+    for line in more:
+        err.print(line)
+    out.print(f"imported {n['banked']} entries ({done.verified} re-verified as c2pa-verified), "
+              f"{n['skipped']} skipped, {n['bad']} bad lines")  # fmt: skip
+    if not n["banked"] and not n["skipped"]:
         raise typer.Exit(EXIT_NOTHING)
-    if done.bad:
+    if n["bad"]:
         raise typer.Exit(EXIT_PARTIAL)
 
 

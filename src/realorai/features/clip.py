@@ -43,8 +43,8 @@ class ClipBlocks:
         source = onnx_path if onnx_path is not None else weights.clip_onnx()
         self.weights_sha256 = sha256 or sha256_file(source)
         self.outputs = [BLOCK.format(b) for b in self.blocks]
-        graph = with_block_outputs(source, self.outputs, self.weights_sha256)
-        self.session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        graph = with_block_outputs(source, self.outputs)
+        self.session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.data_config = DataConfig(input_size=224, mean=CLIP_MEAN, std=CLIP_STD, interpolation="bicubic",
                                       resize="crops", crop_grid=2)  # fmt: skip

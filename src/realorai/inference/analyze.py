@@ -11,6 +11,7 @@ from pathlib import Path
 from realorai.atomic import atomic_path
 from realorai.bank.match import index_for, match_findings
 from realorai.bank.pdq import hash_image
+from realorai.bank.store import BankError
 from realorai.imaging import ImageLoadError, Source
 from realorai.inference.rows import decided
 from realorai.progress import progress_bar
@@ -117,7 +118,7 @@ def analyze(
     rows = detector.to_rows(sources, scores)
     extras = scores.extras if inspect is not None else [None] * len(rows)
     if provenance:
-        index = None if bank is None else index_for(bank)
+        index = None if bank is None else _index(bank)
         with progress_bar("provenance", len(rows), show_progress) as advance:
             for src, row, extra in zip(sources, rows, extras, strict=True):
                 found = _evidence(src, row, extra, c2pa_trust, allow_network)
@@ -149,6 +150,15 @@ def _evidence(src: Source, row: dict, extra: dict | None, trust: TrustSpec, allo
     if not extra["error"]:
         findings += inspect_c2pa(src, trust, allow_network)
     return Evidence(str(src), findings, extra["error"], 0.0, 0.0)
+
+
+def _index(bank):
+    """The bank's index; a bank that is gone or unreadable is a ``BankError`` naming it (the
+    caller decides: the CLI stops with it, the server answers error rows), never a bare traceback."""
+    try:
+        return index_for(bank)
+    except FileNotFoundError as e:
+        raise BankError(f"{e}: the bank is gone (deleted or moved?); nothing was matched against it") from e
 
 
 def _matches(index, src: Source, row: dict) -> list:

@@ -11,6 +11,14 @@ the model and options, and rows are keyed by each file's resolved path, so ``dat
 ``$PWD/data`` are one file set. Each committed row carries its file's size and modification
 time: a file changed since is scored again, and rows of files that are gone are dropped (and
 said so), never kept stale.
+
+With a bank, each committed row also records the bank's state it was scored against (the bank's
+id and change counter). On ``--resume`` with a bank that changed since, a row that matched an
+entry which has since been revoked or removed is scored again (its verdict may rest on that
+entry); a row scored against another bank file altogether (another bank id) is scored again
+whatever it matched. Rows whose matches all still stand are kept: like the rows of a scan that
+was never interrupted, each is the verdict of the bank as it was when that row was scored
+(docs/BANK.md, "Scans and a changing bank").
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from realorai.inference.analyze import analyze
 from realorai.inference.detector import Detector
 from realorai.inference.inputs import Found, find_inputs, own_outputs
 from realorai.inference.rows import FLAT_COLUMNS, error_row, flat_row, spreadsheet_safe
+from realorai.inference.scan_bank import bank_state, stale_matches
 from realorai.progress import progress_bar
 
 FORMATS = (".parquet", ".csv", ".jsonl")
@@ -165,18 +174,25 @@ def run_batch(
         found = list_inputs(inputs, own)
         files, missing = found.files, found.missing
         keys = {f: file_key(f) for f in files}
-        done, dropped, changed = _reconcile(_latest(_read_parts(parts)), files, keys)
+        state = bank_state(analyze_kwargs.get("bank"))
+        latest = _latest(_read_parts(parts))
+        done, dropped, changed = _reconcile(latest, files, keys)
+        stale = stale_matches(latest, done, analyze_kwargs.get("bank"), state)
+        done -= stale
         todo = [f for f in files if keys[f] not in done]
-        if done or dropped or changed:
+        if done or dropped or changed or stale:
             log(f"resuming: {len(done)} files already done, {len(todo)} to go")
         if changed:
             log(f"{len(changed)} files changed since they were scored: scoring them again")
+        if stale:
+            log(f"{len(stale)} rows rested on bank entries since revoked or removed (or on another bank): "
+                "scoring them again")  # fmt: skip
         if dropped:
             log(f"{len(dropped)} files scored before are gone or no longer among the inputs: their rows are dropped")
         next_part = len(list(parts.glob("part-*.jsonl")))
         with progress_bar("scan", len(todo), show_progress) as advance:
             for rows in engine(detector, todo, chunk, **analyze_kwargs):
-                _commit(parts, next_part, rows)
+                _commit(parts, next_part, rows, bank_state(analyze_kwargs.get("bank")))
                 next_part += 1
                 advance(len(rows))
         lost = [error_row(item, reason, detector.tiers) for item, reason in missing.items()]
@@ -260,12 +276,15 @@ def _reconcile(latest: dict[str, dict], files: list[str], keys: dict[str, str]) 
     return done, dropped, changed
 
 
-def _commit(parts: Path, n: int, rows: list[dict]) -> None:
+def _commit(parts: Path, n: int, rows: list[dict], bank: list | None = None) -> None:
     """Write one chunk whole or not at all: a temporary file renamed into place. Each row goes
-    with its file's key and [size, mtime] as they were when it was scored."""
+    with its file's key and [size, mtime] as they were when it was scored, and the bank's state
+    it was matched against."""
     lines = []
     for r in rows:
         entry = {"row": r, "key": file_key(r["path"]), "stamp": file_stamp(r["path"])}
+        if bank is not None:
+            entry["bank"] = bank
         lines.append(json.dumps(entry, allow_nan=False) + "\n")
     with atomic_path(parts / f"part-{n:06d}.jsonl") as tmp:
         tmp.write_text("".join(lines), encoding="utf-8")

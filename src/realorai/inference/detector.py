@@ -13,6 +13,7 @@ code; every front end scores through it.
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -113,6 +114,9 @@ class Detector:
         arrays, meta = load_adapted(path)
         info = meta["adapted"]
         feats = info.get("features") or {"name": "early"}
+        if not isinstance(feats, dict) or not isinstance(feats.get("name"), str):
+            raise ValueError(f"{path}: its metadata's adapted.features names no extractor (features.name is missing "
+                             "or not text): the features its head reads are unknown")  # fmt: skip
         if feats["name"] != "early":  # a head on a foundation model's features: rebuild those
             extractor = _extractor(path, feats)
             head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
@@ -274,4 +278,18 @@ def _extractor(path, feats: dict):
     if getattr(extractor, "num_features", None) != feats.get("num_features"):
         raise ValueError(f"{path}: {feats['name']} gives {extractor.num_features} features here, the head reads "
                          f"{feats.get('num_features')}")  # fmt: skip
+    # Every field that selects the features (blocks, tokens, crops, preprocessing) must be what the
+    # head was fitted on: a name changed to another block set of the same width would load silently.
+    for key, value in json.loads(json.dumps(extractor.describe())).items():  # as the metadata holds it
+        if key in DESCRIPTIVE:
+            continue
+        if key not in feats:
+            raise ValueError(f"{path}: its metadata's features.{key} is missing: the head's features cannot be checked")
+        if feats[key] != value:
+            raise ValueError(f"{path}: its metadata's features.{key} is {str(feats[key])[:80]!r}, but "
+                             f"{feats['name']} gives {str(value)[:80]!r}: not the features the head was "
+                             "fitted on")  # fmt: skip
     return extractor
+
+
+DESCRIPTIVE = {"weights", "export"}  # words about where the weights came from; the sha256 is what is checked

@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from realorai import __version__, limits
+from realorai.bank.store import BankError
 from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
@@ -41,6 +42,7 @@ from realorai.serve.guard import cross_site, host_allowed
 from realorai.serve.head import HeadAsGet
 from realorai.serve.model_page import router as model_router
 from realorai.serve.routes import router
+from realorai.serve.scoring import bank_health
 from realorai.serve.settings import ServeSettings
 
 PAGE_CSP = (
@@ -129,6 +131,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+    @app.exception_handler(BankError)
+    async def bank_down(request: Request, exc: BankError) -> JSONResponse:
+        bank_health(str(exc))  # the path and SQLite's words go to the log, once; the client gets a 503
+        return error_response(503, "the server's bank of known images cannot be used now; retry later")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

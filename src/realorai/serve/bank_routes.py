@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from realorai.bank import Bank
+from realorai.bank.store import BankError
 from realorai.serve.admission import Held
 from realorai.serve.deps import SettingsDep, error_response, require_key
 from realorai.serve.settings import ServeSettings
@@ -34,7 +35,14 @@ def check_bank(settings: ServeSettings) -> None:
 
 
 def _bank(settings: ServeSettings) -> Bank | None:
-    return Bank(settings.bank) if settings.bank else None
+    """The configured bank (None: none configured); one that is gone or unreadable raises
+    ``BankError``, which the app answers with 503 (and logs once: ``scoring.bank_health``)."""
+    if not settings.bank:
+        return None
+    try:
+        return Bank(settings.bank)
+    except FileNotFoundError as e:  # deleted under the running server: the app's BankError handler answers
+        raise BankError(str(e)) from e
 
 
 @router.get("")
@@ -82,9 +90,17 @@ async def confirm(
             return error_response(e.status, e.message, e.file)
         if len(uploads) != 1:
             return error_response(400, f"send exactly one image to confirm, not {len(uploads)}")
-        done = await anyio.to_thread.run_sync(
-            lambda: add_one(bank, uploads[0], None, label.value, settings.api_key_name, note)
-        )
+        # Through the same gate and worker limiter as /v1/detect: a confirmation decodes an image too.
+        state = request.app.state
+        if not state.gate.take():
+            return error_response(503, f"busy: {settings.queue_size} requests in progress; retry shortly")
+        try:
+            done = await anyio.to_thread.run_sync(
+                lambda: add_one(bank, uploads[0], None, label.value, settings.api_key_name, note),
+                limiter=state.limiter,
+            )
+        finally:
+            state.gate.give()
     finally:
         held.release_all()
     if done.status == "error":

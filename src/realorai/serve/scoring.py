@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+from realorai.bank.store import BankError
 from realorai.imaging import NOT_AN_IMAGE, ImageLoadError, Upload, open_image
 from realorai.inference.analyze import analyze
 from realorai.inference.detector import Detector
 from realorai.inference.rows import error_row
 from realorai.provenance import TrustAnchors
+
+log = logging.getLogger("realorai.serve")
 
 # What the service accepts, by the format Pillow reads from the bytes (the declared type and the
 # file name are the client's claims and are not trusted).
@@ -51,11 +56,33 @@ def score_uploads(
             rows[i] = {**error_row(u.name, reason, detector.tiers), "error_status": status}
         else:
             good.append(i)
-    scored = analyze(detector, [uploads[i] for i in good], c2pa_trust=trust, **options)
+    try:
+        scored = analyze(detector, [uploads[i] for i in good], c2pa_trust=trust, **options)
+        bank_health(None)
+    except BankError as e:  # the bank is gone or broken: say so in every row, and once in the log
+        bank_health(str(e))
+        # The server's path stays in its log; the client learns what happened and that it is the server's.
+        why = "the server's bank of known images cannot be read now, so no verdict is given; retry later"
+        scored = [{**error_row(uploads[i].name, why, detector.tiers), "error_status": 503} for i in good]
     for i, row in zip(good, scored, strict=True):
         # 422: passed the header check, failed to decode
-        rows[i] = {**row, "error_status": 422 if row["verdict"] == "error" else None}
+        status = row.get("error_status") or (422 if row["verdict"] == "error" else None)
+        rows[i] = {**row, "error_status": status}
     return rows  # type: ignore[return-value]
+
+
+_bank_problem: list[str | None] = [None]  # the last bank error this process logged (None: the bank works)
+
+
+def bank_health(problem: str | None) -> None:
+    """Log a bank error once when it starts, and once when the bank works again."""
+    if (problem is None) == (_bank_problem[0] is None):
+        return  # no change between working and not working: said once already
+    if problem is not None:
+        log.error("bank unavailable: %s (every /v1/detect answers error rows until it is back)", problem)
+    elif _bank_problem[0] is not None:
+        log.warning("the bank can be read again")
+    _bank_problem[0] = problem
 
 
 def learn_uploads(bank: str, uploads: list[Upload], rows: list[dict], trust: TrustAnchors) -> int:
