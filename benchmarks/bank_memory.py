@@ -43,8 +43,8 @@ def framed_checkerboard(path: Path) -> None:
 @contextlib.contextmanager
 def server(env: dict):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "realorai", "serve", "--port", str(port)],
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    cmd = [sys.executable, "-m", "realorai", "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -104,8 +104,11 @@ def main() -> None:
             lines.append(f"- Four at once, `/v1/bank/confirm?label=ai`: "
                          f"{four_at_once(url, pid, data, '/v1/bank/confirm?label=ai', key)}")  # fmt: skip
             print(lines[-1], flush=True)
-    lines += ["", "Before this round (the round's report, same machine type): `predict` with a bank 10.4 s and 987 MB "
-              "(2.8 s, 514 MB without); four detections at once peaked at 1.71 GB, four confirmations at 1.70 GB."]  # fmt: skip
+    before = (
+        "Before this round (the round's report, same machine type): `predict` with a bank 10.4 s and 987 MB "
+        "(2.8 s, 514 MB without); four detections at once peaked at 1.71 GB, four confirmations at 1.70 GB."
+    )
+    lines += ["", before]
     title = "## Bank lookups and confirmations on 100-MP images (`benchmarks/bank_memory.py`)\n\n"
     replace_section(ROOT / "docs" / "RESULTS.md", "bank_memory", title + "\n".join(lines))
 

@@ -1,6 +1,7 @@
-"""Screenshots in Chromium for docs/ (issue 29): the page (a stripped copy of a signed Gemini
-image matched in the bank, its banked thumbnail beside it; a pool image with its pixel hint; an
-unreadable file), the model card page, and `realorai benchmark`'s HTML report of museum111.
+"""Screenshots in Chromium for docs/: the page (a stripped copy of a signed Gemini image matched
+in the bank, its banked thumbnail beside it; a pool image with its pixel hint and its heatmap; a
+JPEG named .png, whose note says so; an unreadable file), the model card page, and `realorai
+benchmark`'s HTML report of museum111.
 Needs ../shared/data, Debian's chromium and the training extra (for the benchmark).
 
     python benchmarks/screenshots.py [--out docs]   # docs/page.png, model-card.png, benchmark-report.png
@@ -59,6 +60,7 @@ def main() -> None:
         im.convert("RGB").resize((im.width // 2, im.height // 2)).save(buf, "JPEG", quality=80)
     (tmp / "reposted-gemini.jpg").write_bytes(buf.getvalue())
     shutil.copy(sorted((DATA / "game450").rglob("*.jpg"))[0], tmp / "game450-photo.jpg")
+    shutil.copy(sorted((DATA / "game450").rglob("*.jpg"))[1], tmp / "renamed-jpeg.png")  # a note, not a finding
     (tmp / "notes.png").write_bytes(b"not an image")
     url, srv = serve(bank.path)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -70,10 +72,12 @@ def main() -> None:
         page.locator("#apikey").dispatch_event("change")
         expect(page.locator("#model")).to_contain_text("detector", timeout=30_000)
         page.set_input_files(
-            "#files", [str(tmp / n) for n in ("reposted-gemini.jpg", "game450-photo.jpg", "notes.png")]
+            "#files",
+            [str(tmp / n) for n in ("reposted-gemini.jpg", "game450-photo.jpg", "renamed-jpeg.png", "notes.png")],
         )
         expect(page.locator("#status")).to_contain_text("Done", timeout=120_000)
         expect(page.locator("img[data-testid=banked]")).to_have_attribute("src", re.compile("^blob:"))
+        page.get_by_role("button", name="Show heatmap").nth(1).click()  # the pool photo: overlay and its legend
         page.screenshot(path=str(args.out / "page.png"), full_page=True)
         page.goto(url + "/model")
         page.screenshot(path=str(args.out / "model-card.png"), full_page=True)

@@ -13,10 +13,10 @@ and scores the set left out (ROC-AUC), for these ways of choosing it:
 * group DRO: the head that minimises the worst training set's loss (Sagawa et al. 2020),
   by exponentiated reweighting of the sets.
 
-A screen like benchmarks/probe_spectral.py (no augmentation, no calibration), not the protocol
+A screen like experiments/probe_spectral.py (no augmentation, no calibration), not the protocol
 of docs/DETECTOR.md; playground100 is never read.
 
-    python benchmarks/probe_heads.py [--features early|multiscale]
+    python experiments/probe_heads.py [--features early|multiscale]
 """
 
 from __future__ import annotations

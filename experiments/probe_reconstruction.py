@@ -14,7 +14,7 @@ the only one here). Each score's direction is fixed before reading any figure (l
 AI), so every set is a set the "detector" never saw; the per-set ROC-AUC is the cross-dataset
 figure. A screen, not the protocol of docs/DETECTOR.md; playground100 is never read.
 
-    python benchmarks/probe_reconstruction.py [--weights ../shared/models/taef2] [--cap 100]
+    python experiments/probe_reconstruction.py [--weights ../shared/models/taef2] [--cap 100]
 
 Per-image figures are cached in runs/probe-reconstruction.parquet (a rerun continues);
 results in runs/probe-reconstruction.json.
@@ -135,7 +135,7 @@ def main() -> None:
     ap.add_argument("--max-side", type=int, default=256)
     args = ap.parse_args()
     result = report(collect(args.data, args.weights, args.cap, args.max_side))
-    result["command"] = "python benchmarks/probe_reconstruction.py " + " ".join(sys.argv[1:])
+    result["command"] = "python experiments/probe_reconstruction.py " + " ".join(sys.argv[1:])
     write_json(ROOT / "runs" / "probe-reconstruction.json", result)
     sets = sorted({n for v in result["auc"].values() for n in v})
     print("| score (less change = AI) | " + " | ".join(sets) + " | mean |")

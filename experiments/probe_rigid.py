@@ -11,7 +11,7 @@ and the noise levels are fixed before reading any figure, so every set is one th
 never saw: the per-set ROC-AUC is the cross-dataset figure. A screen, not the protocol of
 docs/DETECTOR.md; playground100 is never read.
 
-    python benchmarks/probe_rigid.py [--cap 100]
+    python experiments/probe_rigid.py [--cap 100]
 
 Results in runs/probe-rigid.json.
 """
@@ -75,7 +75,7 @@ def main() -> None:
 
     plan = plan_of(create_model("detector-lite0-early"))
     net = backbone()
-    result = {"command": "python benchmarks/probe_rigid.py " + " ".join(sys.argv[1:]), "sets": {}}
+    result = {"command": "python experiments/probe_rigid.py " + " ".join(sys.argv[1:]), "sets": {}}
     t0 = time.perf_counter()
     for name in SETS:
         items = dataset_items(args.data, name, args.cap)

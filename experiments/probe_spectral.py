@@ -8,7 +8,7 @@ layers leave periodic peaks); the frozen early statistics of the shipped design 
 the same crops for comparison. Leave one dataset out: fit on the other four two-class sets plus
 srbench142's reals, ROC-AUC on the one left out. playground100 is never read.
 
-    python benchmarks/probe_spectral.py [--max-per-class 250]
+    python experiments/probe_spectral.py [--max-per-class 250]
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from realorai.models.registry import DataConfig, ModelSpec, register_model
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Exported ONNX graphs are cached by checkpoint hash: the tests' go to a folder of their own
 # (subprocesses inherit it), never to the user's ~/.cache.
-os.environ["REALORAI_CACHE_DIR"] = tempfile.mkdtemp(prefix="realorai-test-cache-")
+os.environ["REALORAI_CACHE"] = tempfile.mkdtemp(prefix="realorai-test-cache-")
 
 
 class TinyCNN(nn.Module):

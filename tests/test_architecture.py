@@ -19,7 +19,7 @@ LAYERS = {
     "baselines": 2, "detector": 2,
     "models": 1, "data": 1, "provenance": 1, "bank": 1, "features": 2,
     "atomic": 0, "progress": 0, "imaging": 0, "device": 0, "metrics": 0, "plots": 0, "distributed": 0,
-    "hashing": 0, "limits": 0, "jpeg": 0, "tiers": 0, "containers": 0, "rgb": 0, "__init__": 0,
+    "hashing": 0, "install": 0, "limits": 0, "jpeg": 0, "tiers": 0, "containers": 0, "rgb": 0, "__init__": 0,
 }  # fmt: skip
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 80
 

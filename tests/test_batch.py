@@ -153,7 +153,7 @@ def test_csv_cells_that_spreadsheets_would_run_are_neutralised(tmp_path, detecto
     from realorai.cli.main import app
 
     result = CliRunner().invoke(app, ["predict", ".", "--csv", "--pixels-only"])
-    assert "2,'=1+2.jpg," in result.output and "2,=1+2.jpg" not in result.output
+    assert "3,'=1+2.jpg," in result.output and "3,=1+2.jpg" not in result.output
 
 
 class Killed(Exception):

@@ -86,7 +86,7 @@ def test_train_evaluate_predict_report(split_manifest, toy_dataset, tmp_path):
     result = invoke("predict", img, "--model", run, "--json")
     assert result.exit_code == 0, result.output
     row = json.loads(result.output.strip().splitlines()[0])
-    assert row["path"] == str(img) and 0 <= row["p_ai"] <= 1 and row["schema_version"] == 2
+    assert row["path"] == str(img) and 0 <= row["p_ai"] <= 1 and row["schema_version"] == 3
     # A classifier trained on one dataset has no out-of-source measurement: its pixel verdicts are inconclusive.
     assert row["verdict"] == "inconclusive" and row["basis"] == "pixels" and "inconclusive" in row["reliability"]
     result = invoke("predict", toy_dataset, "--model", run, "--csv")

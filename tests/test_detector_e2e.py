@@ -180,7 +180,7 @@ def test_benchmark_tables_and_lodo_bookkeeping(tmp_path):
         assert not listed & set(trained["path"]) and len(trained) == 12
     md = (out / "benchmark.md").read_text()
     assert "Leave one dataset out" in md and "ROC-AUC" in md and "metadata-only" in md and "False positives" in md
-    assert "real images called AI after each change" in md
+    assert "real images scored at or above the model's threshold after each change" in md
     assert "<img" in (out / "benchmark.html").read_text()
     assert np.isfinite(data["lodo"]["alpha"]["roc_auc"])
 

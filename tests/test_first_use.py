@@ -19,12 +19,13 @@ def _run(*args: str, cwd) -> subprocess.CompletedProcess:
 
 def test_progress_goes_to_stderr_and_nothing_counts_to_zero(tmp_path):
     smooth_image(1, 96).save(tmp_path / "a.png")
+    smooth_image(2, 96).save(tmp_path / "b.png")
     (tmp_path / "empty").mkdir()
-    r = _run("predict", "a.png", "--heatmaps", "hm", cwd=tmp_path)
+    r = _run("predict", "a.png", "b.png", "--heatmaps", "hm", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "1/1" not in r.stdout and "a.png" in r.stdout  # the table alone on stdout: `> out.txt` holds no bars
-    assert "score" in r.stderr and "1/1" in r.stderr
-    assert "heatmaps: 1 overlay PNGs written to hm" in r.stderr and len(list((tmp_path / "hm").glob("*.png"))) == 1
+    assert "2/2" not in r.stdout and "a.png" in r.stdout  # the table alone on stdout: `> out.txt` holds no bars
+    assert "score" in r.stderr and "2/2" in r.stderr
+    assert "heatmaps: 2 overlay PNGs written to hm" in r.stderr and len(list((tmp_path / "hm").glob("*.png"))) == 2
     r = _run("predict", "empty", "missing.png", cwd=tmp_path)
     assert r.returncode == 3 and "0/0" not in r.stdout + r.stderr
 

@@ -64,4 +64,4 @@ def test_training_commands_name_the_extra(tmp_path):
         "sys.argv = ['realorai', 'train', '--model', 'report-cnn', '--manifest', 'm.parquet', "
         f"'-o', {str(tmp_path)!r}]; main()"
     )
-    assert r.returncode == 2 and "pip install 'realorai[train]'" in r.stderr and "torch" in r.stderr
+    assert r.returncode == 2 and "pip install -e '.[train]'" in r.stderr and "torch" in r.stderr

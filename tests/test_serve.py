@@ -71,7 +71,7 @@ def test_detect_rows_match_the_command_line(client, detector, tmp_path):
     assert row["path"] == "a.png"
     assert row["p_ai"] == pytest.approx(cli_row["p_ai"], abs=1e-6)
     assert (row["verdict"], row["basis"], row["tier"]) == (cli_row["verdict"], cli_row["basis"], cli_row["tier"])
-    assert row["why"] and body["schema_version"] == 2
+    assert row["why"] and body["schema_version"] == 3
 
 
 def test_heatmap_is_a_png_overlay_with_region_scores(client):

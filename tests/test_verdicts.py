@@ -39,7 +39,7 @@ def test_cli_json_and_csv_rows_are_decided_by_the_credential(signed):
     result = runner.invoke(app, ["predict", str(image), "--c2pa-trust", str(trust), "--json", "-q"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.output)
-    assert tuple(row) == KEYS and row["schema_version"] == 2
+    assert tuple(row) == KEYS and row["schema_version"] == 3
     assert row["verdict"] == "ai" and row["basis"] == "provenance" and row["reliability"] == ""
     assert row["tier"] in ("likely_ai", "inconclusive", "likely_real")  # the pixels' own say, kept apart
     assert "verified content credential" in row["why"]

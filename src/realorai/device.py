@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from realorai.install import TRAIN
+
 
 def pick_device(name: str = "auto"):
     """``auto`` (a CUDA GPU when there is one), ``cpu`` or ``cuda[:N]``, checked."""
@@ -32,7 +34,7 @@ def device_name(name: str = "auto") -> str:
     if name == "cpu" or (name == "auto" and (importlib.util.find_spec("torch") is None or not _may_have_gpu())):
         return "cpu"
     if importlib.util.find_spec("torch") is None:
-        raise ValueError(f"--device {name}: torch is not installed (pip install 'realorai[train]')")
+        raise ValueError(f"--device {name}: torch is not installed ({TRAIN})")
     return str(pick_device(name))
 
 

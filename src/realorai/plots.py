@@ -45,9 +45,13 @@ def plot_history(history: list[dict], out: str | Path, title: str = "") -> Path:
 def plot_confusion(cm: list[list[int]], out: str | Path, title: str = "") -> Path:
     cm_arr = np.asarray(cm)
     fig, ax = plt.subplots(figsize=(4, 3.6))
-    ax.imshow(cm_arr, cmap="Blues")
+    image = ax.imshow(cm_arr, cmap="Blues", vmin=0, vmax=max(1, int(cm_arr.max())))
     for (i, j), v in np.ndenumerate(cm_arr):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm_arr.max() / 2 else "black", fontsize=13)
+        # The text's colour from the cell's own colour (its luminance), never from the counts alone:
+        # with equal counts every cell was the lightest blue and every count white on it.
+        r, g, b, _ = image.cmap(image.norm(v))
+        dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if dark else "black", fontsize=13)
     ax.set_xticks(range(len(CLASSES)), labels=CLASSES)
     ax.set_yticks(range(len(CLASSES)), labels=CLASSES)
     ax.set_xlabel("predicted")
@@ -63,7 +67,7 @@ def _draw_roc(ax, curves: list[tuple[str, np.ndarray, np.ndarray]], title: str, 
             fpr, tpr = roc_points(y, p)
             ax.plot(fpr, tpr, label=label)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    ax.set_xlabel("false positive rate (real called AI)")
+    ax.set_xlabel("false positive rate (real images scored above a threshold)")
     ax.set_ylabel("true positive rate (AI caught)")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=legend_size)

@@ -19,8 +19,8 @@ from rich.progress import (
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n=1)``; draws a bar on stderr (never into a redirected table on stdout)
-    when ``enabled`` and there is something to count."""
-    if not enabled or total <= 0:
+    when ``enabled`` and there is more than one thing to count."""
+    if not enabled or total <= 1:  # one image needs no bar
         yield lambda n=1: None
         return
     columns = (

@@ -171,8 +171,8 @@ def describe(m: Match) -> Finding:
     # A picture recovered inside a screenshot or a captioned copy: say where, so it can be checked.
     inside = f"the picture inside this image at {list(m.box)} is " if m.box else ""
     at = f"at distance {m.distance} of 256{how}, bank entry {e.id}"
-    value = json.dumps({"entry": e.id, "distance": m.distance, "evidence": e.evidence, "label": e.label,
-                        "variant": m.variant, "name": e.name[:60], "box": m.box})  # fmt: skip
+    value = {"entry": e.id, "distance": m.distance, "evidence": e.evidence, "label": e.label,
+             "variant": m.variant, "name": e.name[:60], "box": list(m.box) if m.box else None}  # fmt: skip
     if m.distance > MATCH:
         where = f" for the picture at {list(m.box)}" if m.box else ""
         what = (f"possible match{where}: bank entry {e.id} ({e.label}, {e.evidence}) at distance {m.distance} of "

@@ -33,7 +33,8 @@ def score_paths(
     """P(AI) per path (NaN where the image could not be read) and {path: reason} for those."""
     probs = np.full(len(paths), np.nan)
     errors: dict[str, str] = {}
-    with progress_bar("score", len(paths), show_progress) as advance:
+    label = show_progress if isinstance(show_progress, str) else "score"  # a string names what is scored
+    with progress_bar(label, len(paths), bool(show_progress)) as advance:
         for start in range(0, len(paths), CHUNK):
             chunk = paths[start : start + CHUNK]
             x, index, errs = load_tensors(chunk, model.data_config, show_progress=False)

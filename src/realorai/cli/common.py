@@ -12,6 +12,7 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from realorai.inference.rows import printable
+from realorai.install import TRAIN
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -51,7 +52,22 @@ class App(typer.Typer):
         super().__init__(cls=FlagGroup, **kwargs)
 
     def command(self, *args, cls=None, **kwargs):
-        return super().command(*args, cls=cls or FlagCommand, **kwargs)
+        register = super().command(*args, cls=cls or FlagCommand, **kwargs)
+
+        def wrap(f):
+            if f.__doc__ and "help" not in kwargs:
+                f.__doc__ = paragraphs(f.__doc__)
+            return register(f)
+
+        return wrap
+
+
+def paragraphs(doc: str) -> str:
+    """A docstring's paragraphs with their source line breaks taken out: Typer keeps the breaks
+    of every paragraph after the first, so help text broke mid-sentence wherever the source did."""
+    import inspect
+
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
 
 
 class Engine(StrEnum):
@@ -78,7 +94,7 @@ TRUST_HELP = (
 )
 NETWORK_HELP = "Let C2PA fetch remote manifests and OCSP responses named by the image (off: no request is made)."
 
-# Modules that only `pip install 'realorai[train]'` brings (training, evaluation, the torch
+# Modules that only the training extra brings (training, evaluation, the torch
 # backend), by the name a user would install.
 TRAIN_EXTRA_MODULES = {
     "torch": "torch", "torchvision": "torchvision", "timm": "timm", "sklearn": "scikit-learn",
@@ -102,7 +118,6 @@ def missing_extra(e: ImportError) -> str | None:
     name = (getattr(e, "name", None) or "").split(".")[0]
     if name in TRAIN_EXTRA_MODULES:
         return (
-            f"this command needs {TRAIN_EXTRA_MODULES[name]}, which the light install leaves out: "
-            "pip install 'realorai[train]'"
+            f"this command needs {TRAIN_EXTRA_MODULES[name]}, which the light install leaves out: {TRAIN}"
         )
     return None

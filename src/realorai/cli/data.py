@@ -55,8 +55,8 @@ def data_scan(
     for row in df[(df["reason"] != "") & ~skipped].itertuples():
         err.print(f"  {row.status:<11} {shown(row.path)}: {shown(row.reason)}", highlight=False)
     if skipped.any():
-        err.print(f"{int(skipped.sum())} files are not images and were skipped" + (":" if verbose else
-                  " (--verbose lists them)"), highlight=False)  # fmt: skip
+        err.print(f"{int(skipped.sum())} files are not images: kept in the manifest as unsupported, never used"
+                  + (":" if verbose else " (--verbose lists them)"), highlight=False)  # fmt: skip
         if verbose:
             for path in df.loc[skipped, "path"]:
                 err.print(f"  {shown(path)}", highlight=False)

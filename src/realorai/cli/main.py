@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
+
+import typer
 
 from realorai import limits
 from realorai.cli import adapt, bank, bench, data, evaluate, export, predict, serve, train, trust, weights
-from realorai.cli.common import App, err, missing_extra, shown
+from realorai.cli.common import App, err, missing_extra, out, shown
 
 app = App(
     help="Tell AI-generated images from real photographs and artwork.",
@@ -33,6 +36,23 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(trust.app, name="trust")
 app.add_typer(bank.app, name="bank")
 app.add_typer(weights.app, name="weights")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from realorai import __version__
+
+        out.print(f"realorai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tell AI-generated images from real photographs and artwork."""
 
 
 def main() -> None:

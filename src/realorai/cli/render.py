@@ -12,10 +12,10 @@ import sys
 from rich.table import Table
 
 from realorai.cli.common import out, shown
-from realorai.inference.rows import FLAT_COLUMNS, SHOWN, flat_row, spreadsheet_safe
+from realorai.inference.rows import FLAT_COLUMNS, flat_row, spreadsheet_safe
 
 LOW_CONFIDENCE = "low confidence: smaller than the detector's crop, upsampled"
-BASIS = {"provenance": "provenance", "match": "bank match", "pixels": "pixels", "none": "none"}
+# The table prints the row's own words (`likely_ai`, `match`), as --json, the API and the docs do.
 
 
 def print_rows(rows: list[dict], as_json: bool, as_csv: bool, blocks: bool = False) -> None:
@@ -40,8 +40,8 @@ def _p(v: float | None) -> str:
 def tiers_caption(rows: list[dict]) -> str:
     """The tier bounds of the model that scored ``rows``, in one line under the table."""
     scored = next((r for r in rows if r["p_ai"] is not None), None)
-    if scored is None:
-        return ""
+    if scored is None or not any(r["basis"] == "pixels" for r in rows):
+        return ""  # no row rests on the pixel tiers (all decided by a credential or the bank)
     lo, hi = scored["likely_real_below"], scored["likely_ai_from"]
     if lo is None and hi is None:
         # Where the tiers were measured: sources the model never saw, or an adapted head's examples.
@@ -96,22 +96,25 @@ def _print_table(rows: list[dict]) -> None:
     folder = common_folder([r["path"] for r in rows])
     notes = [shown(table_note(r)) for r in rows]
     table = Table(caption=tiers_caption(rows) or None, expand=True)
-    table.add_column(f"file (in {shown(folder)}{os.sep})" if folder else "file", ratio=3, overflow="fold")
+    names = [shown(r["path"][len(folder) + 1 :] if folder else r["path"]) for r in rows]
+    # The file column is as wide as its longest name (up to 48): a path is folded only past that,
+    # and the note (words, which wrap at spaces) gives way first.
+    table.add_column(f"file (in {shown(folder)}{os.sep})" if folder else "file", ratio=3, overflow="fold",
+                     min_width=min(48, max(map(len, names), default=4)))  # fmt: skip
     table.add_column("verdict", no_wrap=True)
     table.add_column("basis", no_wrap=True)
     table.add_column("P(AI), tier", min_width=13)
     has_notes = any(notes)
     if has_notes:  # never cut a path or a reason; no empty column
         table.add_column("note", ratio=3, overflow="fold")
-    for r, note in zip(rows, notes, strict=True):
-        score = "" if r["p_ai"] is None else f"{r['p_ai']:.3f} {SHOWN[r['tier']]}"
-        name = r["path"][len(folder) + 1 :] if folder else r["path"]
-        table.add_row(shown(name), _verdict(r), BASIS[r["basis"]], score, *([note] if has_notes else []))
+    for r, note, name in zip(rows, notes, names, strict=True):
+        score = "" if r["p_ai"] is None else f"{r['p_ai']:.3f} {r['tier']}"
+        table.add_row(name, _verdict(r), r["basis"], score, *([note] if has_notes else []))
     out.print(table)
 
 
 def _verdict(r: dict) -> str:
-    text = SHOWN[r["verdict"]]
+    text = r["verdict"]
     if r["basis"] == "provenance":
         return f"[bold]{text}[/]"
     return text
@@ -124,7 +127,7 @@ def _print_block(r: dict) -> None:
         return
     if r["error"]:
         out.print(f"  [red]problem:[/] {shown(r['error'])}")
-    out.print(f"  verdict:  [bold]{SHOWN[r['verdict']]}[/] (decided by: {BASIS[r['basis']]})")
+    out.print(f"  verdict:  [bold]{r['verdict']}[/] (basis: {r['basis']})")
     out.print(f"  why:      {shown(r['why'])}")
     if r["p_ai"] is None:
         out.print("  pixels:   no pixel score")
@@ -136,7 +139,7 @@ def _print_block(r: dict) -> None:
             else f"likely real < {_p(lo) or 'none'}, likely AI >= {_p(hi) or 'none'}"
         )
         low = f" ({LOW_CONFIDENCE})" if r.get("low_confidence") else ""
-        out.print(f"  pixels:   P(AI) {r['p_ai']:.3f}, tier {SHOWN[r['tier']]} ({bounds}){low}")
+        out.print(f"  pixels:   P(AI) {r['p_ai']:.3f}, tier {r['tier']} ({bounds}){low}")
     if r["reliability"]:
         out.print(f"  measured: {shown(r['reliability'])}")
     if r["findings"] is None:
@@ -144,7 +147,7 @@ def _print_block(r: dict) -> None:
         return
     for f in r["findings"]:
         arrow = f" -> {f['points_to']}" if f["points_to"] else ""
-        tag = shown(f"[{f['strength']}{arrow}]")
+        tag = shown(f"[{'note' if f['strength'] == 'none' else f['strength']}{arrow}]")
         out.print(f"  {tag} {f['source']}: {shown(f['what'])}")
     if not r["findings"]:
         out.print("  no provenance evidence found (absence proves nothing: most uploads strip it)")

@@ -14,7 +14,6 @@ taesd (MIT); keep its LICENSE with the weights.
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from pathlib import Path
 
@@ -85,11 +84,9 @@ def decoder() -> nn.Sequential:
 
 
 def cache_dir() -> Path:
-    base = (
-        os.environ.get("REALORAI_CACHE_DIR")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "realorai"
-    )
-    return Path(base) / "taef2"
+    from realorai.install import cache_dir as root
+
+    return root() / "taef2"
 
 
 def download_weights(dest: Path | None = None, timeout: float = 60.0) -> Path:

@@ -21,7 +21,6 @@ from realorai.detector.crops import Box, CropPlan, fit_small, to_uint8
 from realorai.detector.score import crop_logits, sigmoid
 
 DISPLAY_SIDE = 768  # overlays are drawn on a copy of the image at most this many pixels a side
-LEGEND_HEIGHT = 34
 
 
 def _tiles(length: int, size: int, max_n: int) -> list[tuple[int, int, int]]:
@@ -89,10 +88,17 @@ def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
 
 
 def overlay(
-    img: Image.Image, boxes: list[Box], probs: np.ndarray, mid: float = 0.5, full_size: tuple[int, int] | None = None
+    img: Image.Image, boxes: list[Box], probs: np.ndarray, mid: float = 0.5, full_size: tuple[int, int] | None = None,
+    legend: bool = True,
 ) -> Image.Image:
-    """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it and a legend.
-    ``img`` may be a display copy already (``HeatInputs.display``) of an image of ``full_size``."""
+    """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it, and (``legend``)
+    a legend under it that gives this image's range. ``img`` may be a display copy already
+    (``HeatInputs.display``) of an image of ``full_size``.
+
+    The colours are absolute, never stretched to the image's own range: white is P(AI) 0.5, which
+    on the calibrated scale means "no information", so an image whose regions all score near it
+    stays nearly white. Stretching 0.47-0.53 to blue-red would paint noise as evidence. The legend
+    says the range instead. The page draws its own legend (``legend=False``: one legend there)."""  # fmt: skip
     fw, fh = full_size or img.size
     scale = min(1.0, DISPLAY_SIDE / max(fw, fh))
     w, h = max(1, round(fw * scale)), max(1, round(fh * scale))
@@ -110,25 +116,27 @@ def overlay(
     rgb = np.asarray(base, dtype=np.float32)
     alpha = np.where(covered, 0.45, 0.0)[..., None]
     mixed = (rgb * (1 - alpha) + _colour(heat, mid) * alpha).astype(np.uint8)
-    out = Image.new("RGB", (w, h + LEGEND_HEIGHT), (255, 255, 255))
+    if not legend:
+        return Image.fromarray(mixed)
+    size = max(14, w // 40)  # legible when the picture is shown scaled down
+    out = Image.new("RGB", (w, h + 14 + 2 * size), (255, 255, 255))
     out.paste(Image.fromarray(mixed), (0, 0))
     bar = _colour(np.linspace(0, 1, w), mid)[None].repeat(10, axis=0)
     out.paste(Image.fromarray(bar), (0, h + 2))
     draw = ImageDraw.Draw(out)
-    font = _legend_font()
-    draw.text((2, h + 14), "0 real", fill=(0, 0, 0), font=font)
-    draw.text((max(0, w - 34), h + 14), "1 AI", fill=(0, 0, 0), font=font)
-    if w >= 240:
-        draw.text((w // 2 - 70, h + 14), "P(AI) per region (a hint)", fill=(0, 0, 0), font=font)
+    font = _legend_font(size)
+    low, high = (float(np.min(probs)), float(np.max(probs))) if len(probs) else (mid, mid)
+    text = f"P(AI) per region, 0 real .. 1 AI; here {low:.2f}-{high:.2f} (white 0.5: no information)"
+    draw.text((2, h + 13), text, fill=(0, 0, 0), font=font)
     return out
 
 
-def _legend_font():
+def _legend_font(size: int = 14):
     """A legible legend: Pillow's scalable default font where FreeType is there, else its bitmap one."""
     from PIL import ImageFont
 
     try:
-        return ImageFont.load_default(size=14)
+        return ImageFont.load_default(size=size)
     except (TypeError, ImportError, OSError):
         return ImageFont.load_default()
 

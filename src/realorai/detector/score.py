@@ -130,7 +130,8 @@ def score_crops(
     errors: dict[Source, str] = {}
     extras: list[dict | None] = [None] * len(paths)
     dataset = CropDataset(paths, plan, transform=transform, inspect=inspect)
-    with progress_bar("score", len(paths), show_progress) as advance:
+    label = show_progress if isinstance(show_progress, str) else "score"  # a string names what is scored
+    with progress_bar(label, len(paths), bool(show_progress)) as advance:
         # Decoding threads, not processes: 1.5-4x faster end to end here (benchmarks/throughput.py).
         for batch in threaded_loader(dataset, batch_size, workers):
             if len(batch["crops"]):

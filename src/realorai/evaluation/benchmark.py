@@ -68,13 +68,19 @@ def sample(df: pd.DataFrame, limit: int | None, seed: int = 0) -> pd.DataFrame:
     return pd.concat(parts).sort_index()
 
 
+def name_of_change(change: str, n: int) -> str:
+    """A progress bar's label for one perturbation of the robustness sweep."""
+    return f"{change} ({n} sampled)"
+
+
 def evaluate_dataset(
-    det: Detector, df: pd.DataFrame, robustness_limit: int | None, robustness: bool, show_progress: bool
-) -> dict:
+    det: Detector, df: pd.DataFrame, robustness_limit: int | None, robustness: bool, show_progress: bool,
+    name: str = "",
+) -> dict:  # fmt: skip
     """Metrics as is (all images), per generator, and per perturbation (a seeded sample)."""
     y = df["y"].to_numpy()
     t0 = time.perf_counter()
-    s = det.score(df["path"].tolist(), show_progress=show_progress)
+    s = det.score(df["path"].tolist(), show_progress=show_progress and f"{name}: as is")
     p, low, errors = s.p_ai, s.low_confidence, s.errors
     res = {"as_is": metrics_for(y, p, det.threshold), "seconds": round(time.perf_counter() - t0, 1)}
     res["as_is"]["low_confidence"] = int(low.sum())
@@ -91,14 +97,15 @@ def evaluate_dataset(
         sub = sample(df, robustness_limit)
         idx, ys = sub.index.to_numpy(), sub["y"].to_numpy()
         sweep = {}
-        for name, fn in PERTURBATIONS.items():
+        for name_, fn in PERTURBATIONS.items():
             if fn is None:
                 pp = p[idx]
             else:
-                pp = det.score(sub["path"].tolist(), show_progress=show_progress, transform=fn).p_ai
+                label = show_progress and f"{name}: {name_of_change(name_, len(sub))}"
+                pp = det.score(sub["path"].tolist(), show_progress=label, transform=fn).p_ai
             m = metrics_for(ys, pp, det.threshold)
             keys = ("n", "roc_auc", "average_precision", "balanced_accuracy", "ece", "accuracy_real", "accuracy_ai")
-            sweep[name] = {k: m[k] for k in keys}
+            sweep[name_] = {k: m[k] for k in keys}
         base = sweep["as is"]["roc_auc"]
         for v in sweep.values():
             v["auc_lost"] = base - v["roc_auc"]
@@ -127,7 +134,7 @@ def leave_one_dataset_out(
         summary = fit_detector(cfg, run, show_progress, log)
         det = Detector.load(run / "best.safetensors", backend=backend)
         df = labelled_files(left_out)
-        p = det.score(df["path"].tolist(), show_progress=show_progress).p_ai
+        p = det.score(df["path"].tolist(), show_progress=show_progress and f"LODO: {Path(left_out).name}").p_ai
         result[Path(left_out).name] = {
             "trained_on": [Path(d).name for d in train_on],
             "train_images": summary["train_images"],
@@ -136,13 +143,13 @@ def leave_one_dataset_out(
     return result
 
 
-def real_only(det: Detector, df: pd.DataFrame, show_progress: bool) -> dict:
-    """A folder of real images only: how many the detector calls AI at its threshold."""
-    p = det.score(df["path"].tolist(), show_progress=show_progress).p_ai
+def real_only(det: Detector, df: pd.DataFrame, show_progress: bool, name: str = "") -> dict:
+    """A folder of real images only: how many the detector scores at or above its threshold."""
+    p = det.score(df["path"].tolist(), show_progress=show_progress and f"{name}: real only").p_ai
     ok = np.isfinite(p)
     return {
         "n": int(ok.sum()),
-        "called_ai": int((p[ok] >= det.threshold).sum()),
+        "above_threshold": int((p[ok] >= det.threshold).sum()),
         "fpr": float(np.mean(p[ok] >= det.threshold)) if ok.any() else float("nan"),
         "unreadable": int((~ok).sum()),
     }
@@ -150,7 +157,7 @@ def real_only(det: Detector, df: pd.DataFrame, show_progress: bool) -> dict:
 
 def false_positives(result: dict, threshold: float) -> dict:
     """Over every real image not trained on (test splits of two-class sets, real-only sets): the
-    share called AI at the threshold, and the share of AI images caught."""
+    share scored at or above the threshold, and the share of AI images there."""
     reals = ai = called = caught = 0
     for d in result["datasets"].values():
         y, p = np.array(d["scores"]["y"]), np.array([np.nan if v is None else v for v in d["scores"]["p_ai"]])
@@ -160,7 +167,7 @@ def false_positives(result: dict, threshold: float) -> dict:
         ai += int(((y == 1) & ok).sum())
         caught += int(((y == 1) & ok & (p >= threshold)).sum())
     for d in result.get("reals", {}).values():
-        reals, called = reals + d["n"], called + d["called_ai"]
+        reals, called = reals + d["n"], called + d["above_threshold"]
     return {
         "reals": reals,
         "fpr": called / reals if reals else float("nan"),
@@ -210,9 +217,9 @@ def benchmark(
         df, n_seen = drop_seen(df, det)
         if frames[name]["y"].nunique() < 2:
             if frames[name]["y"].iloc[0] == 0 and len(df):
-                log(f"benchmark: {name} (real only, {len(df)} images): share called AI")
+                log(f"benchmark: {name} (real only, {len(df)} images): share at or above the threshold")
                 result.setdefault("reals", {})[name] = {
-                    **real_only(det, df, show_progress),
+                    **real_only(det, df, show_progress, name),
                     "seen_left_out": n_seen,
                 }
             continue
@@ -221,7 +228,7 @@ def benchmark(
             continue
         note = f", {n_seen} left out: the model trained, validated or calibrated on them" if n_seen else ""
         log(f"benchmark: {name} ({len(df)} images scored{note})")
-        result["datasets"][name] = evaluate_dataset(det, df, robustness_limit, robustness, show_progress)
+        result["datasets"][name] = evaluate_dataset(det, df, robustness_limit, robustness, show_progress, name)
         result["datasets"][name]["seen_left_out"] = n_seen
     result["false_positives"] = false_positives(result, det.threshold)
     if lodo:

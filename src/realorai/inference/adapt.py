@@ -115,6 +115,20 @@ def say_unusable(dropped: pd.DataFrame, log) -> None:
         log(f"  ... and {len(dropped) - MAX_LISTED} more (adapt_report.json lists them)")
 
 
+def say_seen(df: pd.DataFrame, base, log) -> int:
+    """Warn when examples are files the base detector was trained or calibrated on: adapting to a
+    source the base already learned shows little gain, and its figures say nothing about a new one."""
+    from realorai.models.checkpoint import seen_in
+
+    seen = sum(seen_in(base.meta, df["sha256"].tolist()))
+    if seen:
+        log(f"warning: {seen} of {len(df)} examples are files the base detector ({base.name}) was trained or "
+            "calibrated on: it has seen this source already, so adapting shows little and its cross-validated "
+            "figures are no measure of a source it never saw (give --base a detector trained without "
+            "them)")  # fmt: skip
+    return seen
+
+
 def _both_classes(df: pd.DataFrame, dropped: pd.DataFrame) -> None:
     if df["y"].nunique() < 2:
         have = f"{int(df['y'].sum())} AI and {int((1 - df['y']).sum())} real usable examples"
@@ -160,6 +174,7 @@ def adapt(
         df, dropped = scan_examples(examples, show_progress)
         say_unusable(dropped, log)
         _both_classes(df, dropped)
+        seen = say_seen(df, base, log)
         x, xv, errors = image_features(extractor, df["path"].tolist(), views, AugmentConfig(), seed, show_progress)
         keep = np.isfinite(x).all(1)
         if not keep.all():
@@ -175,6 +190,7 @@ def adapt(
         clean = np.r_[np.ones(len(df), bool), np.zeros(views * len(df), bool)]
         fit = adapt_head(Examples(rows, y, groups, clean), prior if prior is not None else neutral_prior(x), seed=seed)
         report = make_report(df, fit, dropped, errors, base, base_path, views, name, time.perf_counter() - t0)
+        report["examples"]["seen_by_base"] = seen
         report["features"] = extractor.describe() if features != "early" else {"name": "early"}
         report["examples"]["evidence_dropped"] = [{k: printable(str(v)) for k, v in d.items()}
                                                   for d in evidence_dropped or []]  # fmt: skip

@@ -48,7 +48,8 @@ def _heatmap(detector, src: Source, inputs, into: Path | None) -> dict:
 
     probs = tile_scores(detector.model, inputs)
     # White is P(AI) 0.5: on the out-of-source scale, "no information" (P(AI) is recalibrated there).
-    picture = overlay(inputs.display, inputs.tiles, probs, 0.5, inputs.size)
+    # A file gets its legend inside the picture; the page (a data URI) draws its own, beside it.
+    picture = overlay(inputs.display, inputs.tiles, probs, 0.5, inputs.size, legend=into is not None)
     out = {"boxes": [list(b) for b in inputs.tiles], "p_ai": [float(p) for p in probs], "png": ""}
     if into is None:
         return {**out, "png": data_uri(picture)}

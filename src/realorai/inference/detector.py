@@ -13,7 +13,6 @@ code; every front end scores through it.
 from __future__ import annotations
 
 import glob
-import json
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -83,6 +82,17 @@ class Detector:
         self.tiers = Tiers.from_meta(meta)
         self.name = meta.get("model", "")
 
+    def __repr__(self) -> str:
+        t = self.tiers
+        if t.likely_ai_from is None and t.likely_real_below is None:
+            tiers = "no 'likely' tiers: pixel-only verdicts are inconclusive"
+        else:
+            lo = "none" if t.likely_real_below is None else f"< {t.likely_real_below:.3f}"
+            hi = "none" if t.likely_ai_from is None else f">= {t.likely_ai_from:.3f}"
+            tiers = f"likely real {lo}, likely AI {hi}"
+        source = self.source or "the shipped default"
+        return f"Detector({self.name!r}, {self.backend}, from {source}; {tiers})"
+
     @classmethod
     def default(cls, device: str = "cpu", backend: str = "auto") -> Detector:
         return cls.load(None, device, backend)
@@ -118,7 +128,9 @@ class Detector:
             raise ValueError(f"{path}: its metadata's adapted.features names no extractor (features.name is missing "
                              "or not text): the features its head reads are unknown")  # fmt: skip
         if feats["name"] != "early":  # a head on a foundation model's features: rebuild those
-            extractor = _extractor(path, feats)
+            from realorai.inference.adapted_features import rebuilt_extractor
+
+            extractor = rebuilt_extractor(path, feats)
             head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
             model = AdaptedCropModel(extractor, head, info["platt"]["a"], info["platt"]["b"])
             return cls(model, meta, str(path), getattr(extractor, "backend", "onnx"), "detector")
@@ -262,34 +274,3 @@ def _use_onnx(backend: str, kind: str, meta: dict, device: str) -> bool:
     if device != "cpu":
         raise ValueError("the onnx backend runs on the CPU; use --backend torch with a GPU")
     return True
-
-
-def _extractor(path, feats: dict):
-    """The extractor an adapted head was fitted on, rebuilt and checked: same name, same weights."""
-    from realorai.features import ExtractorUnavailable, create_extractor
-
-    try:
-        extractor = create_extractor(str(feats["name"]))
-    except ExtractorUnavailable as e:
-        raise ValueError(f"{path}: adapted on {feats['name']} features, which cannot be built here: {e}") from e
-    if feats.get("weights_sha256") and extractor.weights_sha256 != feats["weights_sha256"]:
-        raise ValueError(f"{path}: adapted on {feats['name']} weights {feats['weights_sha256'][:16]}..., but the "
-                         f"weights here are {extractor.weights_sha256[:16]}...: not the same features")  # fmt: skip
-    if getattr(extractor, "num_features", None) != feats.get("num_features"):
-        raise ValueError(f"{path}: {feats['name']} gives {extractor.num_features} features here, the head reads "
-                         f"{feats.get('num_features')}")  # fmt: skip
-    # Every field that selects the features (blocks, tokens, crops, preprocessing) must be what the
-    # head was fitted on: a name changed to another block set of the same width would load silently.
-    for key, value in json.loads(json.dumps(extractor.describe())).items():  # as the metadata holds it
-        if key in DESCRIPTIVE:
-            continue
-        if key not in feats:
-            raise ValueError(f"{path}: its metadata's features.{key} is missing: the head's features cannot be checked")
-        if feats[key] != value:
-            raise ValueError(f"{path}: its metadata's features.{key} is {str(feats[key])[:80]!r}, but "
-                             f"{feats['name']} gives {str(value)[:80]!r}: not the features the head was "
-                             "fitted on")  # fmt: skip
-    return extractor
-
-
-DESCRIPTIVE = {"weights", "export"}  # words about where the weights came from; the sha256 is what is checked

@@ -8,18 +8,17 @@ checkpoint, so a rebuilt checkpoint never runs a stale graph.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from realorai.atomic import write_bytes
 from realorai.hashing import sha256_file
+from realorai.install import TRAIN
+from realorai.install import cache_dir as root_cache
 
 
 def cache_dir() -> Path:
-    """$REALORAI_CACHE_DIR, else $XDG_CACHE_HOME/realorai (~/.cache/realorai)."""
-    if os.environ.get("REALORAI_CACHE_DIR"):
-        return Path(os.environ["REALORAI_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "realorai"
+    """``install.cache_dir``: $REALORAI_CACHE (or the older $REALORAI_CACHE_DIR), else ~/.cache/realorai."""
+    return root_cache()
 
 
 def onnx_model_for(checkpoint: Path, shipped: Path | None = None):
@@ -49,7 +48,7 @@ def _export(checkpoint: Path, digest: str) -> bytes:
     except ImportError:
         raise ValueError(
             f"{checkpoint}: its ONNX graph is not cached yet and exporting it needs torch: "
-            "pip install 'realorai[train]' (or run the file written by `realorai export onnx`)"
+            f"{TRAIN} (or run the file written by `realorai export onnx`)"
         ) from None
     from realorai.detector.onnx import export_bytes
     from realorai.models.checkpoint import load_checkpoint

@@ -3,7 +3,7 @@
 Schema version 2, every key in every row (an unreadable file's row included):
 
 =================  =========================================================================
-``schema_version`` 2
+``schema_version`` 3 (3: ``findings[].value`` is an object where structured; 2 held it as JSON text)
 ``path``           the file (or upload name) as given
 ``verdict``        ``ai`` / ``real`` (verified provenance decided), ``likely_ai`` /
                    ``likely_real`` / ``inconclusive`` (the pixel tier decided, or nothing
@@ -38,17 +38,13 @@ import re
 from realorai.provenance.findings import Finding, decide
 from realorai.tiers import Tiers, tier_of
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: findings[].value is an object where structured (2: JSON text)
 VERDICTS = ("ai", "real", "likely_ai", "likely_real", "inconclusive", "error")
 BASES = ("provenance", "match", "pixels", "none")
 KEYS = (
     "schema_version", "path", "verdict", "basis", "tier", "p_ai", "likely_ai_from", "likely_real_below",
     "low_confidence", "findings", "why", "reliability", "error", "heatmap",
 )  # fmt: skip
-SHOWN = {"ai": "AI", "real": "real", "likely_ai": "likely AI", "likely_real": "likely real",
-         "inconclusive": "inconclusive", "error": "error"}  # fmt: skip
-
-
 def _finite(p: float | None) -> float | None:
     return None if p is None or not math.isfinite(p) else float(p)
 

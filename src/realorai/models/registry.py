@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from realorai.install import TRAIN
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -94,7 +96,7 @@ def _builder(spec: ModelSpec) -> Callable[..., Any]:
         return getattr(importlib.import_module(module), attr)
     except ImportError as e:
         raise ImportError(
-            f"model {spec.name!r} needs torch and the training extra: pip install 'realorai[train]' ({e})"
+            f"model {spec.name!r} needs torch and the training extra: {TRAIN} ({e})"
         ) from e
 
 

@@ -140,7 +140,7 @@ def inspect_c2pa(path: Source, trust: TrustSpec = None, allow_network: bool = Fa
     signer = manifest.get("signature_info") or {}
     signed_by = f"{signer.get('common_name') or '?'} ({signer.get('issuer') or '?'})"
     who = f"signed by {signed_by}, generator {_generator(manifest)}"
-    detail = json.dumps({"state": state, "failures": failures[:5], "source_types": _source_types(manifest)})
+    detail = {"state": state, "failures": failures[:5], "source_types": _source_types(manifest)}
     if state == "Invalid" or any(not c.startswith("signingCredential.untrusted") for c in failures):
         return [
             Finding(

@@ -24,12 +24,12 @@ class Finding:
     what: str  # one line a moderator can read
     strength: str  # see STRENGTHS
     points_to: str | None = None  # "ai" | "real" | None
-    value: str = ""  # raw value, truncated
+    value: str | dict = ""  # the raw value (truncated), or an object where it is structured (a bank match, C2PA)
 
     def __post_init__(self) -> None:
         if self.strength not in STRENGTHS:
             raise ValueError(f"unknown strength {self.strength!r}")
-        if len(self.value) > MAX_VALUE_CHARS:
+        if isinstance(self.value, str) and len(self.value) > MAX_VALUE_CHARS:
             object.__setattr__(self, "value", self.value[:MAX_VALUE_CHARS] + f"... ({len(self.value):,} chars)")
 
     def to_dict(self) -> dict:

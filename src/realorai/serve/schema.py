@@ -15,7 +15,11 @@ class Finding(BaseModel):
     what: str = Field(description="One line a moderator can read.")
     strength: str = Field(description="strong | moderate | weak | invalid | none (docs/PROVENANCE.md)")
     points_to: Literal["ai", "real"] | None
-    value: str = Field(description="The raw value, truncated to 300 characters.")
+    value: str | dict = Field(
+        description="The raw value, truncated to 300 characters; an object where it is structured: a bank match "
+        "({entry, distance, evidence, label, variant, name, box}), a C2PA credential ({state, failures, "
+        "source_types}). Schema version 3: an object, where version 2 held it as JSON text."
+    )
 
 
 class Heatmap(BaseModel):
@@ -27,7 +31,9 @@ class Heatmap(BaseModel):
 class Row(BaseModel):
     """One image's result: the same keys as ``realorai predict --json`` prints, plus ``error_status``."""
 
-    schema_version: int = Field(2, description="The row schema's version.")
+    schema_version: int = Field(
+        3, description="The row schema's version (3: findings[].value is an object where structured)."
+    )
     path: str = Field(description="The upload's file name.")
     verdict: Literal[VERDICTS] = Field(  # type: ignore[valid-type]
         description="ai / real: verified provenance decided. likely_ai / likely_real / inconclusive: the pixel "
@@ -51,7 +57,7 @@ class Row(BaseModel):
 
 class DetectResponse(BaseModel):
     model: str
-    schema_version: int = 2
+    schema_version: int = 3
     results: list[Row]
 
 
