@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "realorai"
 # Lower numbers are lower layers; a module may import its own layer or any below it.
 LAYERS = {
     "cli": 4, "serve": 4, "__main__": 4,
-    "inference": 3, "evaluation": 3,
+    "inference": 3, "evaluation": 3, "learn": 3,
     "baselines": 2, "detector": 2,
     "models": 1, "data": 1, "provenance": 1, "bank": 1, "features": 2,
     "atomic": 0, "progress": 0, "imaging": 0, "device": 0, "metrics": 0, "plots": 0, "distributed": 0,

@@ -55,6 +55,8 @@ class Tiers:
     per_source: dict = field(default_factory=dict)
     # Where the shares right were measured, as the sentences shown to users say it.
     scope: str = "sources it never saw"
+    # Tiers a stream's drift guard took away, and why (realorai.learn.guard): said in every row's why.
+    suspended: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -94,7 +94,7 @@ def export(bank: Bank, path: Path, include_revoked: bool = False) -> int:
 
 @dataclass
 class Imported:
-    banked: list[int] = field(default_factory=list)
+    banked: list[int] = field(default_factory=list)  # the first KEEP_REASONS ids (``counts``: all)
     verified: int = 0  # rows whose c2pa-verified evidence was re-verified from the file
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why): duplicates, featureless
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line, why): malformed
@@ -256,6 +256,6 @@ def _flush(con, batch: list[tuple[int, Entry]], done: Imported) -> None:
         new.append(e)
     ids = Bank.insert(con, new)
     done.counts["banked"] += len(ids)
-    if len(done.banked) < KEEP_REASONS * 100:
-        done.banked += ids
+    if len(done.banked) < KEEP_REASONS:  # the first ids, for a caller's look: memory stays constant
+        done.banked += ids[: KEEP_REASONS - len(done.banked)]
     batch.clear()

@@ -68,18 +68,22 @@ def add_cmd(
     by: Annotated[str, typer.Option(help="Who confirmed the label (with --label).")] = "",
     note: Annotated[str, typer.Option(help="A note kept with each entry.")] = "",
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+    stream: Annotated[
+        str | None, typer.Option(help="Also learn each confirmation into this stream (realorai learn; with --label).")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Bank images whose content credential verifies now under the trust list (label and signer
     from the credential), or, with --label and --by, a person's confirmation.
 
     Exit codes: 0 every image banked or already there; 1 some were not; 2 usage error; 3 none banked."""
-    from realorai.bank.add import add_one
     from realorai.inference.inputs import find_inputs
     from realorai.provenance import resolve
 
     if (label is None) != (not by.strip()):
         fail("--label and --by go together: a confirmation names its label and who confirmed it")
+    if stream is not None and label is None:
+        fail("--stream learns a person's confirmation: give --label ai|real --by NAME")
     try:
         trust = resolve(c2pa_trust)
     except (FileNotFoundError, ValueError) as e:
@@ -92,7 +96,7 @@ def add_cmd(
     with progress_bar("bank add", len(found.files), not quiet and len(found.files) > 1) as advance:
         for f in found.files:
             try:
-                results.append(add_one(store, f, trust, label.value if label else None, by, note))
+                results.append(_add(store, f, trust, label.value if label else None, by, note, stream))
             except ValueError as e:  # the bank itself failed (a full disk): what was banked stays banked
                 fail(f"{e} ({len(results)} images done before it)")
             advance()
@@ -109,6 +113,24 @@ def add_cmd(
         raise typer.Exit(EXIT_NOTHING)
     if banked < len(results) or found.missing:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _add(store, f, trust, label, by, note, stream):
+    """``add_one``, or with a stream the learning loop's confirm (which banks it the same way)."""
+    from realorai.bank.add import Added, add_one
+
+    if stream is None:
+        return add_one(store, f, trust, label, by, note)
+    from realorai.imaging import ImageLoadError
+    from realorai.learn.loop import confirm
+
+    try:
+        done = confirm(store, stream, f, label, by, note, trust)
+    except ImageLoadError as e:
+        return Added(str(f), "error", e.reason)
+    status = "banked" if done["status"] == "learned" else done["status"]
+    why = f"{done['why']}; learned into stream {stream!r}" if done["status"] == "learned" else done["why"]
+    return Added(str(f), status, why, done["entry"])
 
 
 @app.command("list")

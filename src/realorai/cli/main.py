@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from realorai import limits
-from realorai.cli import adapt, bank, bench, data, evaluate, export, predict, serve, train, trust, weights
+from realorai.cli import adapt, bank, bench, data, evaluate, export, learn, predict, serve, train, trust, weights
 from realorai.cli.common import App, err, missing_extra, out, shown
 
 app = App(
@@ -36,6 +36,7 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(trust.app, name="trust")
 app.add_typer(bank.app, name="bank")
 app.add_typer(weights.app, name="weights")
+app.add_typer(learn.app, name="learn")
 
 
 def _version(value: bool) -> None:

@@ -24,20 +24,8 @@ from realorai.cli.common import (
     fail,
     shown,
 )  # fmt: skip
+from realorai.cli.options import BankLearn, BankOption, PixelsOnly, StreamOption, Verbose
 from realorai.cli.render import print_rows
-
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List the files skipped (no image extension).")]
-BankOption = Annotated[
-    str | None,
-    typer.Option("--bank", envvar="REALORAI_BANK", help="A bank of known images (realorai bank add): copies of "
-                 "its pictures get their evidence back (basis 'match')."),
-]  # fmt: skip
-BankLearn = Annotated[
-    bool, typer.Option("--bank-learn", help="Bank each image whose verified content credential decided its verdict.")
-]
-PixelsOnly = Annotated[
-    bool, typer.Option("--pixels-only", help="Do not read provenance (C2PA, watermarks, metadata): faster.")
-]
 
 
 @dataclass(frozen=True)
@@ -55,6 +43,7 @@ class ScanOptions:
     quiet: bool = False
     verbose: bool = False
     bank: str | None = None  # a bank file whose pictures each image is matched against
+    stream: str | None = None  # a stream of that bank whose newest version scores the pixels
 
     def analyze_kwargs(self, trust) -> dict:
         return {
@@ -103,6 +92,7 @@ def predict_cmd(
     device: str = "auto",
     bank: BankOption = None,
     bank_learn: BankLearn = False,
+    stream: StreamOption = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -117,9 +107,11 @@ def predict_cmd(
     error; 3 nothing scored (no image found, none readable, or the run could not finish)."""
     options = ScanOptions(
         model, not pixels_only, c2pa_trust, allow_network, heatmaps, batch_size, device, backend.value, quiet, verbose,
-        open_bank(bank, bank_learn, pixels_only),
+        open_bank(bank, bank_learn, pixels_only), stream,
     )  # fmt: skip
     _check_options(batch_size, chunk, output, as_json, as_csv, resume, overwrite)
+    if stream is not None and (bank is None or model is not None or engine is Engine.ray):
+        fail("--stream scores with a stream of the bank: give --bank FILE, and neither --model nor --engine ray")
     if evidence and pixels_only:
         fail("--evidence and --pixels-only contradict each other (provenance is read by default)")
     if engine is Engine.ray and heatmaps is not None:
@@ -177,7 +169,12 @@ def _run_batch(paths, options: ScanOptions, output: Path, resume, overwrite, chu
     try:
         trust = resolve(options.c2pa_trust)
         extra = _ray_options(options, ray_address) if engine is Engine.ray else {}
-        detector = Detector.load(options.model, device_name(options.device), options.backend)
+        if options.stream is not None:
+            from realorai.inference.detector import stream_detector
+
+            detector = stream_detector(options.bank, options.stream)
+        else:
+            detector = Detector.load(options.model, device_name(options.device), options.backend)
         summary = run_batch(
             paths,
             output,
@@ -280,8 +277,9 @@ def _run_predict(
         kwargs = options.analyze_kwargs(trust)
         kwargs["heatmaps"] = options.heatmaps
         rows, found = predict(
-            paths, options.model, device=options.device, show_progress=not quiet, backend=options.backend, **kwargs
-        )
+            paths, options.model, device=options.device, show_progress=not quiet, backend=options.backend,
+            stream=options.stream, **kwargs,
+        )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
     if manifest:

@@ -25,7 +25,11 @@ from realorai.models.registry import DataConfig
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIP's own (open_clip OPENAI_DATASET_MEAN)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 BLOCK = "/vision_model/encoder/layers.{}/Add_1_output_0"  # the residual stream after block k (0-based)
-RUN = 16  # crops per ONNX Runtime call
+# One crop per ONNX Runtime call. The INT8 tower quantizes its activations dynamically: each run
+# computes its scales over the whole batch, so a crop's features moved with the other crops in its
+# run (11% relative L2 for one crop beside three others, measured on the real tower). One crop a
+# run makes an image's features its own, whatever it is batched with (cost: RESULTS.md "clip-cost").
+RUN = 1
 
 
 class ClipBlocks:
@@ -58,6 +62,7 @@ class ClipBlocks:
         """What a checkpoint records to rebuild these features anywhere."""
         return {"name": self.name, "blocks": list(self.blocks), "tokens": "class token + mean of patch tokens",
                 "crops": "up to 2 x 2 native-resolution 224-px crops, averaged per image",
+                "runs": "one crop per ONNX Runtime run (dynamic quantization: batch-independent features)",
                 "weights_sha256": self.weights_sha256, "weights": CLIP_B16["upstream"], "export": CLIP_B16["export"],
                 "data_config": self.data_config.to_dict(), "num_features": self.num_features}  # fmt: skip
 

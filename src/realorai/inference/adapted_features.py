@@ -28,7 +28,8 @@ def rebuilt_extractor(path, feats: dict):
         if key in DESCRIPTIVE:
             continue
         if key not in feats:
-            raise ValueError(f"{path}: its metadata's features.{key} is missing: the head's features cannot be checked")
+            raise ValueError(f"{path}: its metadata's features.{key} is missing: the head was fitted on features of "
+                             "another definition (an older realorai?); adapt it again")  # fmt: skip
         if feats[key] != value:
             raise ValueError(f"{path}: its metadata's features.{key} is {str(feats[key])[:80]!r}, but "
                              f"{feats['name']} gives {str(value)[:80]!r}: not the features the head was "

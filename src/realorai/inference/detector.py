@@ -210,7 +210,7 @@ class Detector:
         return out
 
     def predict(
-        self, inputs, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None, bank=None
+        self, inputs, batch_size: int = 16, pixels_only: bool = False, c2pa_trust=None, bank=None, stream=None
     ) -> dict | list[dict]:
         """Rows from all the evidence (provenance, then the pixel tiers; ``pixels_only`` skips
         provenance). ``inputs``: a path (file, folder, pattern), bytes, a binary stream, a PIL
@@ -218,9 +218,13 @@ class Detector:
         image or a path that names none; else a list of rows (what was scored in input order, then
         the inputs that gave no image). A PIL image or
         array carries no file metadata or credential: its row says so. ``bank``: a bank (or its
-        file) whose pictures each image is matched against."""
+        file) whose pictures each image is matched against. ``stream``: a stream of that bank whose
+        newest version scores the pixels instead of this detector (``realorai.learn``)."""
         from realorai.inference.analyze import analyze
         from realorai.provenance import resolve
+
+        if stream is not None:
+            return stream_detector(bank, stream).predict(inputs, batch_size, pixels_only, c2pa_trust, bank)
 
         items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         single = not isinstance(inputs, (list, tuple)) and _names_one(inputs)
@@ -229,6 +233,16 @@ class Detector:
         rows = analyze(self, sources, batch_size, provenance=not pixels_only, c2pa_trust=trust, bank=bank)
         rows += [error_row(p, r, self.tiers) for p, r in missing.items()]
         return rows[0] if single else rows
+
+
+def stream_detector(bank, stream: str) -> Detector:
+    """The detector of a bank's stream (its newest version, suspended tiers taken away)."""
+    from realorai.bank import Bank
+    from realorai.inference.streams import stream_detector as of_stream
+
+    if bank is None:
+        raise ValueError(f"stream {stream!r}: streams live in a bank: give bank=FILE (--bank, REALORAI_BANK)")
+    return of_stream(bank if isinstance(bank, Bank) else Bank(bank), stream, Detector)
 
 
 def _names_one(item) -> bool:

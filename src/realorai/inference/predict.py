@@ -23,13 +23,19 @@ def predict(
     heatmaps: Path | None = None,
     backend: str = "auto",
     bank=None,
+    stream: str | None = None,
 ) -> tuple[list[dict], Found]:
     """Score every file found in ``inputs`` with ``model_path`` (the shipped detector when None):
     (rows, what was found); unreadable ones get an error row, never an exception."""
     from realorai.device import device_name
 
     found = find_inputs(inputs, own_outputs(heatmaps))
-    detector = Detector.load(model_path, device_name(device), backend)
+    if stream is not None:  # a stream's newest version scores the pixels (realorai.learn)
+        from realorai.inference.detector import stream_detector
+
+        detector = stream_detector(bank, stream)
+    else:
+        detector = Detector.load(model_path, device_name(device), backend)
     rows = analyze(
         detector,
         found.files,

@@ -88,6 +88,8 @@ def decided(row: dict, tiers: Tiers) -> dict:
     d = decide(found, row["tier"])
     row.update(verdict=d["verdict"], basis=d["basis"])
     row["why"] = explain(row, found, d["note"], tiers.scope)
+    if tiers.suspended and row["basis"] == "pixels" and row["tier"] == "inconclusive":
+        row["why"] = row["why"][:-1] + f"; {tiers.suspended}."
     row["reliability"] = "" if d["basis"] in ("provenance", "match") else reliability_sentence(row["tier"], tiers)
     return row
 

@@ -34,7 +34,7 @@ from realorai.device import device_name
 from realorai.inference.detector import Detector
 from realorai.provenance import resolve
 from realorai.serve.admission import Budget
-from realorai.serve.bank_routes import check_bank
+from realorai.serve.bank_routes import check_bank, streams_router
 from realorai.serve.bank_routes import router as bank_router
 from realorai.serve.connections import install_log_filter
 from realorai.serve.deps import error_response
@@ -98,6 +98,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
 
     app.include_router(router)
     app.include_router(bank_router)
+    app.include_router(streams_router)
     app.include_router(model_router)
     _add_docs(app)
     app.add_middleware(HeadAsGet)  # outermost: the routes and guards see a GET

@@ -21,6 +21,7 @@ from realorai.serve.settings import ServeSettings
 from realorai.serve.uploads import UploadError, read_uploads
 
 router = APIRouter(prefix="/v1/bank", dependencies=[Depends(require_key)], tags=["bank"])
+streams_router = APIRouter(dependencies=[Depends(require_key)], tags=["streams"])
 
 
 class Label(StrEnum):
@@ -71,10 +72,10 @@ async def confirm(
     settings: SettingsDep,
     label: Label = Query(description="What the moderator confirms the picture is."),
     note: str = Query("", max_length=500, description="A note kept with the entry."),
+    stream: str | None = Query(None, max_length=64, description="Also learn the confirmation into this stream."),
 ):
     """One image as a multipart file: banked as ``confirmed`` ``label`` by the API key's holder
     (REALORAI_API_KEY_NAME). Its copies then get ``likely_`` + label with basis ``match``."""
-    from realorai.bank.add import add_one
     from realorai.serve.routes import upload_limits
 
     bank = _bank(settings)
@@ -96,15 +97,49 @@ async def confirm(
             return error_response(503, f"busy: {settings.queue_size} requests in progress; retry shortly")
         try:
             done = await anyio.to_thread.run_sync(
-                lambda: add_one(bank, uploads[0], None, label.value, settings.api_key_name, note),
+                lambda: _confirm(bank, uploads[0], label.value, settings.api_key_name, note, stream),
                 limiter=state.limiter,
             )
         finally:
             state.gate.give()
     finally:
         held.release_all()
+    if isinstance(done, str):  # a stream name that is not one
+        return error_response(422, done)
     if done.status == "error":
         return error_response(422, done.why, done.path)
     if done.status == "skipped" and not done.entry:
         return error_response(422, done.why, done.path)
-    return {"status": done.status, "entry": done.entry, "why": done.why, "warning": done.warning}
+    return {"status": done.status, "entry": done.entry, "why": done.why, "warning": done.warning, "stream": stream}
+
+
+def _confirm(bank: Bank, upload, label: str, by: str, note: str, stream: str | None):
+    """Bank one upload as confirmed by the API key's holder, and with ``stream`` learn it there
+    (only an authenticated confirmation reaches a stream: this route needs the key)."""
+    from realorai.bank.add import Added, add_one
+
+    if stream is None:
+        return add_one(bank, upload, None, label, by, note)
+    from realorai.imaging import ImageLoadError
+    from realorai.learn.loop import confirm
+
+    try:
+        done = confirm(bank, stream, upload, label, by, note)
+    except ImageLoadError as e:
+        return Added(upload.name, "error", e.reason)
+    except ValueError as e:  # the server's path stays in the server
+        return str(e).replace(str(bank.path), "the server's bank")
+    status = "banked" if done["status"] == "learned" else done["status"]
+    return Added(upload.name, status, done["why"], done["entry"])
+
+
+@streams_router.get("/v1/streams")
+async def streams(settings: SettingsDep):
+    """Each stream of the bank: its examples, version, tiers, their recent precision, suspensions."""
+    from realorai.learn import store
+    from realorai.learn.loop import status
+
+    bank = _bank(settings)
+    if bank is None:
+        return {"streams": []}
+    return {"streams": await anyio.to_thread.run_sync(lambda: [status(bank, s) for s in store.names(bank)])}

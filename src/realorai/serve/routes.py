@@ -9,6 +9,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from realorai.inference.detector import stream_detector
 from realorai.inference.rows import SCHEMA_VERSION
 from realorai.serve.admission import Held
 from realorai.serve.deps import DetectorDep, SettingsDep, error_response, require_key
@@ -70,6 +71,9 @@ async def detect(
     evidence: bool = Query(
         True, description="Read provenance (C2PA, watermarks, metadata); false scores pixels only (faster)."
     ),
+    stream: str | None = Query(
+        None, max_length=64, description="Score pixels with this stream's newest version (needs the server's bank)."
+    ),
 ):
     """Images as multipart file fields (any field name) -> one row per image, in order.
 
@@ -90,6 +94,13 @@ async def detect(
             return error_response(e.status, e.message, e.file)
         finally:
             state.readers.give()
+        if stream is not None:
+            if not settings.bank:
+                return error_response(422, "stream: streams live in the server's bank (REALORAI_BANK)")
+            try:
+                det = await anyio.to_thread.run_sync(stream_detector, settings.bank, stream)
+            except ValueError as e:  # the server's path stays in the server
+                return error_response(422, str(e).replace(settings.bank, "the server's bank"))
         if not state.gate.take():
             return _busy(settings, f"{settings.queue_size} requests in progress")
         try:

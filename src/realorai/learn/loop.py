@@ -1,0 +1,113 @@
+"""A stream that learns from its reviewers: confirm (bank the image, keep its features, score it
+with the current version first), fit (a new version from every confirmation that still stands),
+and the stream's detector (its newest version, tiers the drift guard has suspended taken away).
+
+The head is fitted by the same code as ``realorai adapt`` (``detector.adapt.adapt_head``:
+cross-validated pull toward a prior, Platt map and tiers on out-of-fold scores); only the
+examples differ: stored features of confirmed images, no augmented views (a confirmation keeps its
+features, never its pixels). The model's own verdicts never become examples: only a confirmation
+made by a person (a name) does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from realorai.bank import Bank
+from realorai.learn import guard, store
+from realorai.learn.features import features
+
+
+def confirm(bank: Bank, stream: str, src, label: str, by: str, note: str = "", trust=None,
+            features_name: str | None = None) -> dict:  # fmt: skip
+    """Bank ``src`` as confirmed ``label`` by ``by`` and record it as an example of ``stream``:
+    {status, entry, example, why, seen} (``seen``: what the current version said of it first)."""
+    from realorai.bank.add import add_one
+
+    if not by.strip():
+        raise ValueError("a confirmation names who confirmed it: only a person's word teaches a stream")
+    info = store.create(bank, stream, features_name or "early")
+    added = add_one(bank, src, trust, label, by, note)
+    if not added.entry:
+        return {"status": added.status, "entry": 0, "example": 0, "why": added.why, "seen": None}
+    if any(e.entry == added.entry for e in store.examples(bank, stream)):
+        return {"status": "skipped", "entry": added.entry, "example": 0, "why": "already an example of this stream",
+                "seen": None}  # fmt: skip
+    x = features(info["features"], src)
+    seen = score(bank, stream, x)
+    example = store.add_example(bank, stream, added.entry, label, x, by, seen)
+    return {"status": "learned", "entry": added.entry, "example": example, "why": added.why, "seen": seen}
+
+
+def score(bank: Bank, stream: str, x: np.ndarray) -> tuple[int, float, str] | None:
+    """(version, P(AI), tier) of the stream's current version for features ``x`` (None: no version)."""
+    det = version_detector(bank, stream)
+    if det is None:
+        return None
+    model = det.model
+    p = float(1 / (1 + np.exp(-(model.a * model.head.logits(x[None])[0] + model.b))))
+    t = det.meta["stream_tiers"]
+    tier = "inconclusive"
+    if t["likely_ai_from"] is not None and p >= t["likely_ai_from"]:
+        tier = "likely_ai"
+    elif t["likely_real_below"] is not None and p < t["likely_real_below"]:
+        tier = "likely_real"
+    return det.meta["stream"]["version"], p, tier
+
+
+def version_detector(bank: Bank, stream: str):
+    """The stream's newest version as a ``Detector`` (``inference.streams``), None before a fit."""
+    from realorai.inference.detector import Detector
+    from realorai.inference.streams import version_detector as newest
+
+    return newest(bank, stream, Detector)
+
+
+def stream_detector(bank: Bank, stream: str):
+    """The stream's detector, suspended tiers taken away (``inference.streams``)."""
+    from realorai.inference.detector import Detector
+    from realorai.inference.streams import stream_detector as of_stream
+
+    return of_stream(bank, stream, Detector)
+
+
+def status(bank: Bank, stream: str) -> dict:
+    """What a stream holds: examples by label, its version, the tiers and their recent record."""
+    info = store.get(bank, stream)
+    examples = store.examples(bank, stream)
+    det = version_detector(bank, stream)
+    out = {**info, "examples": {"ai": sum(e.label == "ai" for e in examples),
+                                "real": sum(e.label == "real" for e in examples)},
+           "version": None, "tiers": None, "guard": None}  # fmt: skip
+    if det is not None:
+        version = det.meta["stream"]["version"]
+        out["version"] = version
+        out["tiers"] = det.meta["stream_tiers"]
+        out["guard"] = {t: {"decided": r.decided, "wrong": r.wrong, "precision": r.precision,
+                            "suspended": r.suspended, "why": r.why()}
+                        for t, r in guard.records(bank, stream, version).items()}  # fmt: skip
+        out["fitted"] = det.meta["stream"]
+    return out
+
+
+def fit(bank: Bank, stream: str, seed: int = 0) -> dict:
+    """Fit a new version on every confirmation that still stands; its figures (cross-validated on
+    the examples), or a refusal saying how many more of each class are needed."""
+    from realorai.learn.fitting import fit_version
+
+    t0 = time.perf_counter()
+    info = store.get(bank, stream)
+    examples = store.examples(bank, stream)
+    counts = {label: sum(e.label == label for e in examples) for label in ("ai", "real")}
+    short = {k: info["min_per_class"] - n for k, n in counts.items() if n < info["min_per_class"]}
+    if short:
+        more = " and ".join(f"{n} more {k}" for k, n in short.items())
+        raise ValueError(f"stream {stream!r} has {counts['ai']} AI and {counts['real']} real confirmations: "
+                         f"{more} confirmations are needed before it can be fitted (its verdicts stay "
+                         "inconclusive until then)")  # fmt: skip
+    version = store.latest_number(bank, stream) + 1
+    head, meta = fit_version(bank, info, examples, version, seed, t0)
+    store.save_version(bank, stream, version, head, meta)
+    return meta["stream"]
