@@ -67,7 +67,7 @@ def features_and_hashes(items, cache: Path) -> tuple[np.ndarray, list[str]]:
     return x, hashes
 
 
-def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: int) -> dict:
+def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: int, gate=None) -> dict:
     """One stream: the other sources mixed first, then ``unseen`` mixed in (half its images come
     after all others have started); reviewers confirm a random ``review`` share of items."""
     from realorai.bank import Bank, Entry
@@ -94,7 +94,8 @@ def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: in
             if store.latest_number(bank, "s"):
                 det = stream_detector(bank, "s", Detector)
             verdict = "inconclusive"
-            if det is not None:
+            # ``gate(bank, det, features)``: True keeps the item inconclusive (experiments/stream_novelty.py).
+            if det is not None and not (gate is not None and gate(bank, det, x[i])):
                 m = det.model
                 p = float(1 / (1 + np.exp(-(m.a * m.head.logits(x[i][None])[0] + m.b))))
                 t = det.tiers
