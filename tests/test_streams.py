@@ -130,3 +130,12 @@ def test_the_models_own_verdicts_never_become_examples(desk, tmp_path):
     with TestClient(create_app(settings, Detector.default()), base_url="http://127.0.0.1") as c:
         c.post("/v1/detect?stream=desk", files={"files": ("up.png", (tmp_path / "up.png").read_bytes())})
     assert len(store.examples(Bank(desk), "desk")) == before
+
+
+def test_stream_writes_leave_the_banks_match_index_alone(desk):
+    from realorai.bank.match import index_for
+
+    bank = Bank(desk)
+    before = index_for(bank)
+    loop.fit(bank, "desk")  # a new version: no entry changed, so no index rebuild for lookups
+    assert index_for(bank) is before

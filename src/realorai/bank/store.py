@@ -146,9 +146,10 @@ class Bank:
         return schema.check(con, self.path, self.read_only)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
         """One write: all of it or none of it, other writers waiting meanwhile; it bumps the change
-        counter, so every process sees that the bank changed."""
+        counter, so every process sees that the bank changed (``bump`` False: a write to tables
+        beside the entries, such as a stream's, that changes no match)."""
         if self.read_only:
             raise BankError(f"{self.path}: the bank is read-only here (a read-only file or mount): it can be "
                             "queried, not changed")  # fmt: skip
@@ -157,7 +158,8 @@ class Bank:
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     yield con
-                    con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes'")
+                    if bump:
+                        con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes'")
                 except BaseException:
                     if con.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
                         con.execute("ROLLBACK")

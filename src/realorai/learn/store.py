@@ -64,7 +64,7 @@ def check_name(name: str) -> str:
 
 
 def ensure(bank: Bank) -> None:
-    with bank.transaction() as con:
+    with bank.transaction(bump=False) as con:
         for statement in TABLES:
             con.execute(statement)
 
@@ -77,7 +77,7 @@ def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CL
     """The stream ``name`` (made with ``features`` if new; an existing one keeps its own)."""
     check_name(name)
     ensure(bank)
-    with bank.transaction() as con:
+    with bank.transaction(bump=False) as con:
         con.execute("INSERT OR IGNORE INTO streams VALUES (?, ?, ?, ?)",
                     [name, features, int(min_per_class), datetime.now(UTC).isoformat(timespec="seconds")])  # fmt: skip
     return get(bank, name)
@@ -99,7 +99,7 @@ def add_example(bank: Bank, stream: str, entry: int, label: str, features: np.nd
                 seen: tuple[int, float, str] | None) -> int:  # fmt: skip
     """Record a confirmation; ``seen``: (version, P(AI), tier) of the head that scored it first."""
     version, p, tier = seen if seen is not None else (None, None, None)
-    with bank.transaction() as con:
+    with bank.transaction(bump=False) as con:
         cur = con.execute(
             "INSERT INTO stream_examples (stream, entry, label, features, confirmed_by, at, seen_version, seen_p, "
             "seen_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -140,7 +140,7 @@ def seen_by(bank: Bank, stream: str, version: int, tier: str, last: int) -> list
 def save_version(bank: Bank, stream: str, version: int, head: bytes, meta: dict) -> int:
     """Write ``version`` (the next one) in one transaction; every process sees it at its next read.
     Two fits at once: the second is refused (its version number is taken), never a mixed state."""
-    with bank.transaction() as con:
+    with bank.transaction(bump=False) as con:
         (top,) = con.execute("SELECT coalesce(max(version), 0) FROM stream_versions WHERE stream = ?",
                              [stream]).fetchone()  # fmt: skip
         if top + 1 != version:
