@@ -139,3 +139,25 @@ def test_stream_writes_leave_the_banks_match_index_alone(desk):
     before = index_for(bank)
     loop.fit(bank, "desk")  # a new version: no entry changed, so no index rebuild for lookups
     assert index_for(bank) is before
+
+
+def test_the_server_refits_in_the_background_after_n_confirmations(desk, tmp_path):
+    import time
+
+    from realorai.serve import ServeSettings, create_app
+
+    settings = ServeSettings(bank=str(desk), api_key="k", api_key_name="Mod", refit_every=3)
+    with TestClient(create_app(settings, Detector.default()), base_url="http://127.0.0.1") as c:
+        for i in range(3):
+            smooth_image(9400 + i, 96, noise=25).save(tmp_path / f"c{i}.png")
+            files = {"files": (f"c{i}.png", (tmp_path / f"c{i}.png").read_bytes())}
+            r = c.post("/v1/bank/confirm?label=real&stream=desk", files=files, headers={"X-API-Key": "k"})
+            assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 120
+        while store.latest_number(Bank(desk), "desk") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert store.latest_number(Bank(desk), "desk") == 2  # fitted by the server, not by hand
+        smooth_image(9500, 96).save(tmp_path / "fresh.png")  # not banked: scored by the stream's head
+        fresh = {"files": ("fresh.png", (tmp_path / "fresh.png").read_bytes())}
+        row = c.post("/v1/detect?stream=desk", files=fresh, headers={"X-API-Key": "k"}).json()["results"][0]
+        assert "(version 2)" in row["reliability"]

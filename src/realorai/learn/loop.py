@@ -11,6 +11,7 @@ made by a person (a name) does.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -90,6 +91,49 @@ def status(bank: Bank, stream: str) -> dict:
                         for t, r in guard.records(bank, stream, version).items()}  # fmt: skip
         out["fitted"] = det.meta["stream"]
     return out
+
+
+def due(bank: Bank, stream: str, every: int) -> bool:
+    """Whether ``stream`` has ``every`` or more confirmations that its newest version has not
+    learned, and enough of each class to fit."""
+    if every <= 0:
+        return False
+    examples = store.examples(bank, stream)
+    info = store.get(bank, stream)
+    if min(sum(e.label == k for e in examples) for k in ("ai", "real")) < info["min_per_class"]:
+        return False
+    det = version_detector(bank, stream)
+    learned = det.meta["stream"]["examples"]["ai"] + det.meta["stream"]["examples"]["real"] if det else 0
+    return len(examples) - learned >= every or det is None
+
+
+_fitting: set[tuple[str, str]] = set()
+_lock = threading.Lock()
+
+
+def refit_in_background(bank: Bank, stream: str, every: int, log=None) -> bool:
+    """Start a refit in a thread when one is due and none runs for this stream in this process
+    (requests are never blocked: they keep the version they have until the new one is written)."""
+    key = (str(bank.path.resolve()), stream)
+    with _lock:
+        if key in _fitting or not due(bank, stream, every):
+            return False
+        _fitting.add(key)
+
+    def work() -> None:
+        try:
+            got = fit(bank, stream)
+            if log is not None:
+                log(f"stream {stream!r}: version {got['version']} fitted in {got['seconds']} s")
+        except ValueError as e:  # another process fitted meanwhile, or the bank failed: the next one retries
+            if log is not None:
+                log(f"stream {stream!r}: refit skipped ({e})")
+        finally:
+            with _lock:
+                _fitting.discard(key)
+
+    threading.Thread(target=work, name=f"refit-{stream}", daemon=True).start()
+    return True
 
 
 def fit(bank: Bank, stream: str, seed: int = 0) -> dict:

@@ -104,6 +104,8 @@ async def confirm(
             state.gate.give()
     finally:
         held.release_all()
+    if stream is not None and not isinstance(done, str) and done.status == "banked":
+        await anyio.to_thread.run_sync(_refit, bank, stream, settings.refit_every)
     if isinstance(done, str):  # a stream name that is not one
         return error_response(422, done)
     if done.status == "error":
@@ -131,6 +133,15 @@ def _confirm(bank: Bank, upload, label: str, by: str, note: str, stream: str | N
         return str(e).replace(str(bank.path), "the server's bank")
     status = "banked" if done["status"] == "learned" else done["status"]
     return Added(upload.name, status, done["why"], done["entry"])
+
+
+def _refit(bank: Bank, stream: str, every: int) -> None:
+    """After a confirmation: a background refit when the stream has ``every`` new ones."""
+    import logging
+
+    from realorai.learn.loop import refit_in_background
+
+    refit_in_background(bank, stream, every, logging.getLogger("realorai.serve").info)
 
 
 @streams_router.get("/v1/streams")

@@ -67,6 +67,10 @@ class ServeSettings(BaseSettings):
     c2pa_trust: str | None = Field(None, description="PEM trust anchors file; 'none' turns trust checks off.")
     bank: str | None = Field(None, description="A bank file (realorai bank): copies of its pictures match.")
     bank_learn: bool = Field(False, description="Bank each upload whose verified content credential decided it.")
+    refit_every: int = Field(
+        20, ge=0, le=100_000,
+        description="Refit a stream in the background after this many new confirmations through the API (0: never).",
+    )  # fmt: skip
     api_key_name: str = Field(
         "API key holder", min_length=1, max_length=100,
         description="Who confirms, when the page's Confirm as AI / real banks an image (needs REALORAI_API_KEY).",
