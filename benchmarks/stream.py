@@ -74,6 +74,7 @@ def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: in
     from realorai.inference.detector import Detector
     from realorai.inference.streams import stream_detector
     from realorai.learn import loop, store
+    from realorai.tiers import tier_of
 
     rng = np.random.default_rng(seed)
     seen_idx = [i for i, it in enumerate(items) if it[0] != unseen]
@@ -97,12 +98,7 @@ def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: in
             # ``gate(bank, det, features)``: True keeps the item inconclusive (experiments/stream_novelty.py).
             if det is not None and not (gate is not None and gate(bank, det, x[i])):
                 m = det.model
-                p = float(1 / (1 + np.exp(-(m.a * m.head.logits(x[i][None])[0] + m.b))))
-                t = det.tiers
-                if t.likely_ai_from is not None and p >= t.likely_ai_from:
-                    verdict = "likely_ai"
-                elif t.likely_real_below is not None and p < t.likely_real_below:
-                    verdict = "likely_real"
+                verdict = tier_of(float(1 / (1 + np.exp(-(m.a * m.head.logits(x[i][None])[0] + m.b)))), det.tiers)
             decided = verdict != "inconclusive"
             out["decided"].append(decided)
             out["wrong"].append(decided and (verdict == "likely_ai") != bool(y))
@@ -136,13 +132,14 @@ def run(items, x, hashes, unseen: str, review: float, refit_every: int, seed: in
 
 def _snapshot(det, x: np.ndarray, y: np.ndarray, step: int) -> dict:
     """The share of ``x`` a stream's detector decides, and of those the share wrong."""
-    m, t = det.model, det.tiers
-    p = 1 / (1 + np.exp(-(m.a * m.head.logits(x) + m.b)))
-    ai = p >= t.likely_ai_from if t.likely_ai_from is not None else np.zeros(len(p), bool)
-    real = p < t.likely_real_below if t.likely_real_below is not None else np.zeros(len(p), bool)
+    from realorai.tiers import tier_of
+
+    m = det.model
+    tiers = np.array([tier_of(float(v), det.tiers) for v in 1 / (1 + np.exp(-(m.a * m.head.logits(x) + m.b)))])
+    ai, real = tiers == "likely_ai", tiers == "likely_real"
     decided = ai | real
     wrong = (ai & (y == 0)) | (real & (y == 1))
-    return {"items": len(p), "decided": float(decided.mean()) if len(p) else float("nan"),
+    return {"items": len(x), "decided": float(decided.mean()) if len(x) else float("nan"),
             "wrong": float(wrong.sum() / max(1, decided.sum())), "step": step}  # fmt: skip
 
 

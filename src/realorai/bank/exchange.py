@@ -185,7 +185,7 @@ def reverify(f: dict, original, trust) -> dict | None:
     import numpy as np
 
     from realorai.bank.match import MATCH
-    from realorai.bank.pdq import hash_image
+    from realorai.bank.pdq import distances, hash_image
     from realorai.imaging import ImageLoadError
     from realorai.provenance.c2pa_evidence import credential
 
@@ -197,7 +197,7 @@ def reverify(f: dict, original, trust) -> dict | None:
     except (ImageLoadError, OSError):
         return None
     row = np.frombuffer(bytes.fromhex(f["signal"]), dtype=np.uint8)
-    if int(np.bitwise_count(own.hashes[0] ^ row).sum()) > MATCH:
+    if distances(own.hashes[:1], row[None])[0, 0] > MATCH:
         return None  # the row's hash is of another picture than the file that verified
     return {**cred, "pdq": own.hex, "quality": own.quality}
 

@@ -59,7 +59,7 @@ def thumbnail_of(rgb: Image.Image, box: tuple[int, int, int, int] | None = None)
         return rgb if box is None else rgb.crop(box)  # at most SIDE x SIDE
     scale = SIDE / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return rgb.resize(size, Image.Resampling.BILINEAR, box=None if box is None else box)
+    return rgb.resize(size, Image.Resampling.BILINEAR, box=box)
 
 
 def _pdq(thumb: Image.Image) -> tuple[np.ndarray, int]:

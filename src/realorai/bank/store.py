@@ -188,7 +188,8 @@ class Bank:
         with self.transaction() as con:
             return self.insert(con, entries, thumbnails)
 
-    def _read(self, query: str, args=()) -> list[tuple]:
+    def read(self, query: str, args=()) -> list[tuple]:
+        """A query's rows, read in one connection (an unreadable bank is a ``BankError``)."""
         try:
             with contextlib.closing(self._connect()) as con:
                 return con.execute(query, args).fetchall()
@@ -213,10 +214,10 @@ class Bank:
         if not include_revoked:
             where.append("revoked_at = ''")
         query += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-        return [Entry(**dict(zip(COLUMNS, row, strict=True))) for row in self._read(query, args)]
+        return [Entry(**dict(zip(COLUMNS, row, strict=True))) for row in self.read(query, args)]
 
     def by_sha256(self, sha256: str) -> list[Entry]:
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM entries WHERE sha256 = ?", [sha256])
+        rows = self.read(f"SELECT {', '.join(COLUMNS)} FROM entries WHERE sha256 = ?", [sha256])
         return [Entry(**dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
     def hashes(self) -> tuple[np.ndarray, np.ndarray, tuple[str, int]]:
@@ -246,7 +247,7 @@ class Bank:
         """The entry's stored 128-px JPEG (None: no such entry, or an imported hash without one)."""
         if not 0 < entry_id <= MAX_ID:
             return None
-        rows = self._read("SELECT thumbnail FROM entries WHERE id = ?", [entry_id])
+        rows = self.read("SELECT thumbnail FROM entries WHERE id = ?", [entry_id])
         return bytes(rows[0][0]) if rows and rows[0][0] else None
 
     @staticmethod
@@ -284,10 +285,10 @@ class Bank:
 
     def active_ids(self) -> set[int]:
         """The ids of the entries that match now (not revoked, not removed)."""
-        return {r[0] for r in self._read("SELECT id FROM entries WHERE revoked_at = ''")}
+        return {r[0] for r in self.read("SELECT id FROM entries WHERE revoked_at = ''")}
 
     def stats(self) -> dict:
-        rows = self._read("SELECT label, evidence, revoked_at != '', count(*) FROM entries GROUP BY 1, 2, 3")
+        rows = self.read("SELECT label, evidence, revoked_at != '', count(*) FROM entries GROUP BY 1, 2, 3")
         out: dict = {"entries": sum(r[3] for r in rows), "revoked": sum(r[3] for r in rows if r[2]), "by": {}}
         for label, evidence, revoked, n in rows:
             if not revoked:

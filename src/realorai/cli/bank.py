@@ -78,6 +78,7 @@ def add_cmd(
 
     Exit codes: 0 every image banked or already there; 1 some were not; 2 usage error; 3 none banked."""
     from realorai.inference.inputs import find_inputs
+    from realorai.learn.loop import bank_and_learn
     from realorai.provenance import resolve
 
     if (label is None) != (not by.strip()):
@@ -96,7 +97,7 @@ def add_cmd(
     with progress_bar("bank add", len(found.files), not quiet and len(found.files) > 1) as advance:
         for f in found.files:
             try:
-                results.append(_add(store, f, trust, label.value if label else None, by, note, stream))
+                results.append(bank_and_learn(store, f, label.value if label else None, by, note, stream, trust))
             except ValueError as e:  # the bank itself failed (a full disk): what was banked stays banked
                 fail(f"{e} ({len(results)} images done before it)")
             advance()
@@ -113,24 +114,6 @@ def add_cmd(
         raise typer.Exit(EXIT_NOTHING)
     if banked < len(results) or found.missing:
         raise typer.Exit(EXIT_PARTIAL)
-
-
-def _add(store, f, trust, label, by, note, stream):
-    """``add_one``, or with a stream the learning loop's confirm (which banks it the same way)."""
-    from realorai.bank.add import Added, add_one
-
-    if stream is None:
-        return add_one(store, f, trust, label, by, note)
-    from realorai.imaging import ImageLoadError
-    from realorai.learn.loop import confirm
-
-    try:
-        done = confirm(store, stream, f, label, by, note, trust)
-    except ImageLoadError as e:
-        return Added(str(f), "error", e.reason)
-    status = "banked" if done["status"] == "learned" else done["status"]
-    why = f"{done['why']}; learned into stream {stream!r}" if done["status"] == "learned" else done["why"]
-    return Added(str(f), status, why, done["entry"])
 
 
 @app.command("list")

@@ -30,8 +30,6 @@ def version_detector(bank: Bank, stream: str, cls):
             path.write_bytes(head)
             det = cls.from_adapted(path)
         det.source = f"stream {stream}, version {version} (in {bank.path.name})"
-        det.meta["stream_tiers"] = {"likely_ai_from": det.tiers.likely_ai_from,
-                                    "likely_real_below": det.tiers.likely_real_below}  # fmt: skip
         _detectors[key] = det
     return _detectors[key]
 

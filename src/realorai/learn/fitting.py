@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from realorai.bank import Bank
-
-MATCH = 31  # confirmations of pictures within this PDQ distance are one group: never split between folds
+from realorai.bank.match import MATCH  # pictures this close are one group: never split between folds
+from realorai.bank.pdq import distances
 
 
 def groups_of(bank: Bank, entries: list[int]) -> np.ndarray:
@@ -20,8 +20,7 @@ def groups_of(bank: Bank, entries: list[int]) -> np.ndarray:
     hashes = np.stack([np.frombuffer(bytes.fromhex(hexes[e]), np.uint8) for e in entries])
     group = np.arange(len(entries))
     for i in range(1, len(entries)):
-        d = np.bitwise_count(hashes[:i] ^ hashes[i]).sum(axis=1)
-        close = np.flatnonzero(d <= MATCH)
+        close = np.flatnonzero(distances(hashes[i : i + 1], hashes[:i])[0] <= MATCH)
         if len(close):
             group[i] = group[close[0]]
     return group

@@ -19,6 +19,7 @@ import numpy as np
 from realorai.bank import Bank
 from realorai.learn import guard, store
 from realorai.learn.features import features
+from realorai.tiers import tier_of
 
 
 def confirm(bank: Bank, stream: str, src, label: str, by: str, note: str = "", trust=None,
@@ -33,13 +34,30 @@ def confirm(bank: Bank, stream: str, src, label: str, by: str, note: str = "", t
     added = add_one(bank, src, trust, label, by, note)
     if not added.entry:
         return {"status": added.status, "entry": 0, "example": 0, "why": added.why, "seen": None}
-    if any(e.entry == added.entry for e in store.examples(bank, stream)):
+    if store.has_entry(bank, stream, added.entry):
         return {"status": "skipped", "entry": added.entry, "example": 0, "why": "already an example of this stream",
                 "seen": None}  # fmt: skip
     x = features(info["features"], src)
     seen = score(bank, stream, x)
     example = store.add_example(bank, stream, added.entry, label, x, by, seen)
     return {"status": "learned", "entry": added.entry, "example": example, "why": added.why, "seen": seen}
+
+
+def bank_and_learn(bank: Bank, src, label: str, by: str, note: str = "", stream: str | None = None, trust=None):
+    """A person's confirmation as ``bank.add`` reports one (``Added``): banked, and with ``stream``
+    learned there too; what ``bank add --stream`` and ``POST /v1/bank/confirm?stream=`` do."""
+    from realorai.bank.add import Added, add_one
+    from realorai.imaging import ImageLoadError
+
+    if stream is None:
+        return add_one(bank, src, trust, label, by, note)
+    try:
+        done = confirm(bank, stream, src, label, by, note, trust)
+    except ImageLoadError as e:
+        return Added(str(src), "error", e.reason)
+    if done["status"] != "learned":
+        return Added(str(src), done["status"], done["why"], done["entry"])
+    return Added(str(src), "banked", f"{done['why']}; learned into stream {stream!r}", done["entry"])
 
 
 def score(bank: Bank, stream: str, x: np.ndarray) -> tuple[int, float, str] | None:
@@ -49,13 +67,7 @@ def score(bank: Bank, stream: str, x: np.ndarray) -> tuple[int, float, str] | No
         return None
     model = det.model
     p = float(1 / (1 + np.exp(-(model.a * model.head.logits(x[None])[0] + model.b))))
-    t = det.meta["stream_tiers"]
-    tier = "inconclusive"
-    if t["likely_ai_from"] is not None and p >= t["likely_ai_from"]:
-        tier = "likely_ai"
-    elif t["likely_real_below"] is not None and p < t["likely_real_below"]:
-        tier = "likely_real"
-    return det.meta["stream"]["version"], p, tier
+    return det.meta["stream"]["version"], p, tier_of(p, det.tiers)  # the tiers as fitted, none suspended
 
 
 def version_detector(bank: Bank, stream: str):
@@ -66,26 +78,15 @@ def version_detector(bank: Bank, stream: str):
     return newest(bank, stream, Detector)
 
 
-def stream_detector(bank: Bank, stream: str):
-    """The stream's detector, suspended tiers taken away (``inference.streams``)."""
-    from realorai.inference.detector import Detector
-    from realorai.inference.streams import stream_detector as of_stream
-
-    return of_stream(bank, stream, Detector)
-
-
 def status(bank: Bank, stream: str) -> dict:
     """What a stream holds: examples by label, its version, the tiers and their recent record."""
-    info = store.get(bank, stream)
-    examples = store.examples(bank, stream)
     det = version_detector(bank, stream)
-    out = {**info, "examples": {"ai": sum(e.label == "ai" for e in examples),
-                                "real": sum(e.label == "real" for e in examples)},
-           "version": None, "tiers": None, "guard": None}  # fmt: skip
+    out = {**store.get(bank, stream), "examples": store.counts(bank, stream), "version": None, "tiers": None,
+           "guard": None}  # fmt: skip
     if det is not None:
         version = det.meta["stream"]["version"]
         out["version"] = version
-        out["tiers"] = det.meta["stream_tiers"]
+        out["tiers"] = {"likely_ai_from": det.tiers.likely_ai_from, "likely_real_below": det.tiers.likely_real_below}
         out["guard"] = {t: {"decided": r.decided, "wrong": r.wrong, "precision": r.precision,
                             "suspended": r.suspended, "why": r.why()}
                         for t, r in guard.records(bank, stream, version).items()}  # fmt: skip
@@ -98,13 +99,12 @@ def due(bank: Bank, stream: str, every: int) -> bool:
     learned, and enough of each class to fit."""
     if every <= 0:
         return False
-    examples = store.examples(bank, stream)
-    info = store.get(bank, stream)
-    if min(sum(e.label == k for e in examples) for k in ("ai", "real")) < info["min_per_class"]:
+    counts = store.counts(bank, stream)
+    if min(counts.values()) < store.get(bank, stream)["min_per_class"]:
         return False
     det = version_detector(bank, stream)
-    learned = det.meta["stream"]["examples"]["ai"] + det.meta["stream"]["examples"]["real"] if det else 0
-    return len(examples) - learned >= every or det is None
+    learned = sum(det.meta["stream"]["examples"].values()) if det else 0
+    return sum(counts.values()) - learned >= every or det is None
 
 
 _fitting: set[tuple[str, str]] = set()

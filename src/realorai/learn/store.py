@@ -70,12 +70,14 @@ def ensure(bank: Bank) -> None:
 
 
 def _has_tables(bank: Bank) -> bool:
-    return bool(bank._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'"))
+    return bool(bank.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'"))
 
 
 def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CLASS) -> dict:
     """The stream ``name`` (made with ``features`` if new; an existing one keeps its own)."""
     check_name(name)
+    if name in names(bank):  # every confirmation asks: a read, not two write transactions
+        return get(bank, name)
     ensure(bank)
     with bank.transaction(bump=False) as con:
         con.execute("INSERT OR IGNORE INTO streams VALUES (?, ?, ?, ?)",
@@ -84,7 +86,7 @@ def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CL
 
 
 def get(bank: Bank, name: str) -> dict:
-    rows = bank._read("SELECT name, features, min_per_class, created_at FROM streams WHERE name = ?", [name]) \
+    rows = bank.read("SELECT name, features, min_per_class, created_at FROM streams WHERE name = ?", [name]) \
         if _has_tables(bank) else []  # fmt: skip
     if not rows:
         raise ValueError(f"{bank.path}: no stream {name!r} (`realorai learn add --stream {name} ...` makes one)")
@@ -92,7 +94,7 @@ def get(bank: Bank, name: str) -> dict:
 
 
 def names(bank: Bank) -> list[str]:
-    return [r[0] for r in bank._read("SELECT name FROM streams ORDER BY name")] if _has_tables(bank) else []
+    return [r[0] for r in bank.read("SELECT name FROM streams ORDER BY name")] if _has_tables(bank) else []
 
 
 def add_example(bank: Bank, stream: str, entry: int, label: str, features: np.ndarray, by: str,
@@ -111,10 +113,9 @@ def add_example(bank: Bank, stream: str, entry: int, label: str, features: np.nd
 
 def examples(bank: Bank, stream: str) -> list[Example]:
     """The stream's examples whose bank entry still matches (revoked or removed: left out)."""
-    rows = bank._read(
+    rows = bank.read(
         "SELECT x.id, x.entry, x.label, x.features, x.confirmed_by, x.at, x.seen_version, x.seen_p, x.seen_tier "
-        "FROM stream_examples x JOIN entries e ON e.id = x.entry AND e.revoked_at = '' "
-        "WHERE x.stream = ? ORDER BY x.id", [stream])  # fmt: skip
+        f"{_STANDING} ORDER BY x.id", [stream])  # fmt: skip
     return [Example(r[0], r[1], r[2], np.frombuffer(r[3], np.float32).astype(np.float64), *r[4:]) for r in rows]
 
 
@@ -130,11 +131,22 @@ class Seen:
 def seen_by(bank: Bank, stream: str, version: int, tier: str, last: int) -> list[Seen]:
     """The last ``last`` standing confirmations that ``version`` put in ``tier``, oldest first: one
     indexed read however many examples the stream holds (a server checks this per request)."""
-    rows = bank._read(
-        "SELECT x.label FROM stream_examples x JOIN entries e ON e.id = x.entry AND e.revoked_at = '' "
-        "WHERE x.stream = ? AND x.seen_version = ? AND x.seen_tier = ? ORDER BY x.id DESC LIMIT ?",
-        [stream, version, tier, last])  # fmt: skip
+    rows = bank.read(f"SELECT x.label {_STANDING} AND x.seen_version = ? AND x.seen_tier = ? ORDER BY x.id DESC "
+                      "LIMIT ?", [stream, version, tier, last])  # fmt: skip
     return [Seen(r[0], version, tier) for r in reversed(rows)]
+
+
+_STANDING = "FROM stream_examples x JOIN entries e ON e.id = x.entry AND e.revoked_at = '' WHERE x.stream = ?"
+
+
+def counts(bank: Bank, stream: str) -> dict[str, int]:
+    """The stream's standing examples by label, counted in SQL (no features read)."""
+    got = dict(bank.read(f"SELECT x.label, count(*) {_STANDING} GROUP BY x.label", [stream]))
+    return {"ai": got.get("ai", 0), "real": got.get("real", 0)}
+
+
+def has_entry(bank: Bank, stream: str, entry: int) -> bool:
+    return bool(bank.read("SELECT 1 FROM stream_examples WHERE stream = ? AND entry = ? LIMIT 1", [stream, entry]))
 
 
 def save_version(bank: Bank, stream: str, version: int, head: bytes, meta: dict) -> int:
@@ -155,7 +167,7 @@ def latest(bank: Bank, stream: str) -> tuple[int, bytes, dict] | None:
     """(version, head file bytes, meta) of the stream's newest version, None before its first fit."""
     if not _has_tables(bank):
         return None
-    rows = bank._read("SELECT version, head, meta FROM stream_versions WHERE stream = ? ORDER BY version DESC "
+    rows = bank.read("SELECT version, head, meta FROM stream_versions WHERE stream = ? ORDER BY version DESC "
                       "LIMIT 1", [stream])  # fmt: skip
     return (int(rows[0][0]), bytes(rows[0][1]), json.loads(rows[0][2])) if rows else None
 
@@ -164,4 +176,4 @@ def latest_number(bank: Bank, stream: str) -> int:
     """The newest version's number (0: none yet): one indexed read, for a server's per-request check."""
     if not _has_tables(bank):
         return 0
-    return int(bank._read("SELECT coalesce(max(version), 0) FROM stream_versions WHERE stream = ?", [stream])[0][0])
+    return int(bank.read("SELECT coalesce(max(version), 0) FROM stream_versions WHERE stream = ?", [stream])[0][0])

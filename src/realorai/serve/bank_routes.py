@@ -117,22 +117,14 @@ async def confirm(
 
 def _confirm(bank: Bank, upload, label: str, by: str, note: str, stream: str | None):
     """Bank one upload as confirmed by the API key's holder, and with ``stream`` learn it there
-    (only an authenticated confirmation reaches a stream: this route needs the key)."""
-    from realorai.bank.add import Added, add_one
-
-    if stream is None:
-        return add_one(bank, upload, None, label, by, note)
-    from realorai.imaging import ImageLoadError
-    from realorai.learn.loop import confirm
+    (only an authenticated confirmation reaches a stream: this route needs the key); a message
+    (str) for a stream that cannot take it."""
+    from realorai.learn.loop import bank_and_learn
 
     try:
-        done = confirm(bank, stream, upload, label, by, note)
-    except ImageLoadError as e:
-        return Added(upload.name, "error", e.reason)
+        return bank_and_learn(bank, upload, label, by, note, stream)
     except ValueError as e:  # the server's path stays in the server
         return str(e).replace(str(bank.path), "the server's bank")
-    status = "banked" if done["status"] == "learned" else done["status"]
-    return Added(upload.name, status, done["why"], done["entry"])
 
 
 def _refit(bank: Bank, stream: str, every: int) -> None:
