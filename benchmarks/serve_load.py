@@ -57,11 +57,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(quiet: bool = True) -> Iterator[tuple[str, int]]:
-    """`realorai serve` (the shipped detector) on a free port: yields (base URL, process id) once ready."""
+def running_server(quiet: bool = True, args: tuple = (), env: dict | None = None) -> Iterator[tuple[str, int]]:
+    """`realorai serve` (the shipped detector; more ``args``, ``env``) on a free port: yields
+    (base URL, process id) once ready."""
     port = free_port()
     out = subprocess.DEVNULL if quiet else None
-    server = subprocess.Popen([sys.executable, "-m", "realorai", "serve", "--port", str(port)], stdout=out, stderr=out)
+    command = [sys.executable, "-m", "realorai", "serve", "--port", str(port), *args]
+    server = subprocess.Popen(command, stdout=out, stderr=out, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):

@@ -135,3 +135,58 @@ def clip_tower(tmp_path, monkeypatch) -> Path:
     tiny_tower(path)
     monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: path)
     return path
+
+
+# --- Bank tests on both engines -------------------------------------------------------------
+# Every test in BANK_MODULES runs twice: on SQLite files, as written, and on PostgreSQL, where a
+# bank file path given to ``Bank`` (by the test, the CLI or the server) becomes a schema of one
+# test database. Tests about files themselves (read-only mounts, a full disk, a deleted file,
+# version-1 files) are marked ``sqlite_only``.
+BANK_MODULES = {"test_bank", "test_bank_v3", "test_bank_exchange", "test_hardening5", "test_streams", "test_refit"}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests/pg.py), or a skip saying why there is none."""
+    import pg
+
+    why = pg.missing()
+    if why:
+        pytest.skip(why)
+    server = pg.Server()
+    yield server
+    server.stop()
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in BANK_MODULES and "bank_engine" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("bank_engine")
+    if "bank_engine" in metafunc.fixturenames:
+        metafunc.parametrize("bank_engine", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def bank_engine(request, monkeypatch):
+    """The engine banks of this test live on (see BANK_MODULES)."""
+    if request.param == "sqlite":
+        return "sqlite"
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("about SQLite files themselves")
+    server = request.getfixturevalue("postgres")
+    import hashlib
+
+    from realorai.bank import store
+    from realorai.bank.engine import is_url
+
+    original = store.Bank.__init__
+
+    def on_postgres(self, path, create=False, read_only=None):
+        if is_url(path):
+            return original(self, path, create, read_only)
+        schema = "t" + hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
+        if not create and not server.has_schema(schema):
+            raise FileNotFoundError(f"{path}: no such bank (`realorai bank add ... --bank FILE` makes one)")
+        return original(self, server.url(schema), create, read_only)
+
+    monkeypatch.setattr(store.Bank, "__init__", on_postgres)
+    return "postgresql"

@@ -189,7 +189,7 @@ class _Random:
         self.h = rng.integers(0, 256, (n, 32), dtype=np.uint8)
 
     def hashes(self):
-        return np.arange(1, len(self.h) + 1), self.h, ("random", 0)
+        return np.arange(1, len(self.h) + 1), self.h, ("random", 0), 0
 
 
 def test_multi_index_search_finds_exactly_what_a_scan_finds(monkeypatch):

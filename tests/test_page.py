@@ -247,3 +247,34 @@ def test_page_shows_a_bank_match_and_confirms(bank_server, browser, tmp_path):
     assert "confirmed ai by Moderator One" in mirrored.inner_text()
     page.screenshot(path=str(tmp_path / "bank-page.png"), full_page=True)
     page.close()
+
+
+def test_page_scores_by_a_chosen_stream_and_its_confirmations_teach_it(browser, tmp_path):
+    """The stream picker: uploads scored by the stream's version, confirmations learned into it."""
+    from conftest import make_dataset, smooth_image
+    from playwright.sync_api import expect
+    from typer.testing import CliRunner
+
+    from realorai.cli.main import app
+
+    bank, runner = tmp_path / "b.db", CliRunner()
+    data = make_dataset(tmp_path / "examples", per_class=24, size=96)
+    assert runner.invoke(app, ["learn", "add", str(data), "--stream", "desk", "--bank", str(bank), "--by", "a",
+                               "-q"]).exit_code == 0  # fmt: skip
+    assert runner.invoke(app, ["learn", "fit", "--stream", "desk", "--bank", str(bank)]).exit_code == 0
+    smooth_image(9100, 96).save(tmp_path / "new.png")
+    for url in _serve(bank=str(bank), api_key="page-key", api_key_name="Moderator One", refit_every=0):
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(url + "/")
+        page.fill("#apikey", "page-key")
+        page.locator("#apikey").dispatch_event("change")
+        expect(page.locator("#streamrow")).to_be_visible(timeout=30_000)
+        page.select_option("#stream", "desk")
+        expect(page.locator("#streaminfo")).to_contain_text("24 AI + 24 real confirmations; version 1")
+        page.set_input_files("#files", [str(tmp_path / "new.png")])
+        card = page.locator("#results .card").filter(has_text="new.png")
+        expect(card.locator("[data-testid=reliability]")).to_contain_text("stream 'desk' (version 1)", timeout=60_000)
+        card.get_by_role("button", name="Confirm as AI").click()
+        expect(card.locator(".actions")).to_contain_text("learned into stream desk", timeout=30_000)
+        expect(page.locator("#streaminfo")).to_contain_text("25 AI + 24 real confirmations", timeout=10_000)
+        page.close()

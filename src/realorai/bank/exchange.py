@@ -27,6 +27,7 @@ the rest are imported, in one transaction, streamed: memory stays bounded whatev
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -203,10 +204,10 @@ def reverify(f: dict, original, trust) -> dict | None:
 
 
 def import_text(bank: Bank, text: str | TextIO, by: str, source: str, *, label: str | None = None,
-                verify_with: dict[str, object] | None = None, trust=None) -> Imported:  # fmt: skip
+                verify_with: dict[str, object] | None = None, trust=None, as_source: str = "") -> Imported:  # fmt: skip
     """Bank every good row of an export (text, or an open text file read as it streams);
     ``verify_with``: {sha256: file} of originals at hand, whose credentials are re-verified to
-    keep a row ``c2pa-verified``."""
+    keep a row ``c2pa-verified``; ``as_source``: the named source its entries belong to ('' : own)."""
     lines = io.StringIO(text, newline="") if isinstance(text, str) else text
     done = Imported()
     header: list[str] | None = None
@@ -233,7 +234,7 @@ def import_text(bank: Bank, text: str | TextIO, by: str, source: str, *, label: 
             original = (verify_with or {}).get(fields["sha256"]) if fields["sha256"] else None
             verified = reverify(fields, original, trust) if original and fields["evidence"] == "c2pa-verified" else None
             done.verified += verified is not None
-            batch.append((number, _entry(fields, by, source, verified)))
+            batch.append((number, dataclasses.replace(_entry(fields, by, source, verified), source=as_source)))
             if len(batch) >= BATCH:
                 _flush(con, batch, done)
         _flush(con, batch, done)

@@ -51,6 +51,7 @@ def _faiss():
     return faiss
 
 
+REBUILD_AFTER = 50_000  # changes applied on top of a build before the next full rebuild
 MIH_FROM = 20_000  # banked hashes from which the decisive radius is searched by multi-index hashing
 SCAN_POSSIBLE_UP_TO = 200_000  # banked hashes up to which the 32-50 band is searched by default
 
@@ -65,7 +66,11 @@ class Index:
 
     def __init__(self, bank: Bank, engine: str = "auto", possible: bool | None = None) -> None:
         self.bank = bank
-        self.ids, hashes, self.state = bank.hashes()
+        self.ids, hashes, self.state, self.log_id = bank.hashes()
+        # Changes applied since the build (``update``): entries added (searched by a scan of their
+        # own) and entries that stopped matching (left out of every answer).
+        self.new_ids, self.new_hashes = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
+        self.dead: set[int] = set()
         self.hashes = np.ascontiguousarray(hashes)
         self.possible = possible if possible is not None else _possible_default(len(self.ids))
         self._tables = ChunkTables(self.hashes) if len(self.ids) >= MIH_FROM and engine != "numpy" else None
@@ -74,15 +79,52 @@ class Index:
             raise ValueError("engine faiss needs faiss-cpu: pip install 'realorai[bank]'")
         self.engine = "faiss" if faiss is not None else "numpy"
         self._index = None
-        if faiss is not None and len(self.hashes):
+        # faiss's flat copy of the hashes serves only the scan of the wider band: not built where
+        # the decisive radius has its tables and the band is off (it would add 32 bytes a hash).
+        if faiss is not None and len(self.hashes) and (self.possible or self._tables is None):
             self._index = faiss.IndexBinaryFlat(256)
             self._index.add(np.ascontiguousarray(self.hashes))
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids) + len(self.new_ids) - len(self.dead)
+
+    def matching(self) -> set[int]:
+        """The ids this index matches now: those it was built with and those added since, less
+        those revoked or removed since."""
+        return ({int(i) for i in self.ids} | {int(i) for i in self.new_ids}) - self.dead
+
+    def update(self, state) -> bool:
+        """Apply the bank's log since this index was built or last updated: O(changes), never a
+        full rebuild for one change. False when a rebuild is due instead (a source switched off
+        or on, or more changes than ``REBUILD_AFTER`` piled up)."""
+        from realorai.bank.log import read_log
+
+        rows = read_log(self.bank, self.log_id, REBUILD_AFTER + 1)
+        if len(rows) > REBUILD_AFTER or any(r.action.startswith("source") for r in rows):
+            return False
+        added = [r.entry for r in rows if r.action == "add"]
+        gone = {r.entry for r in rows if r.action in ("revoke", "remove")}
+        if added:
+            ids, hexes = self.bank.matching(added)
+            hashes = np.frombuffer(bytes.fromhex("".join(hexes)), np.uint8).reshape(-1, 32)
+            self.new_ids = np.r_[self.new_ids, np.array(ids, np.int64)]
+            self.new_hashes = np.concatenate([self.new_hashes, hashes])
+        self.dead |= gone
+        if rows:
+            self.log_id = rows[-1].id
+        self.state = state
+        return len(self.new_ids) + len(self.dead) <= max(REBUILD_AFTER, len(self.ids) // 10)
 
     def nearest(self, queries: np.ndarray, radius: int = POSSIBLE) -> dict[int, tuple[int, int]]:
         """{entry id: (least distance, variant)} for every entry within ``radius`` of any query."""
+        out = self._nearest_built(queries, radius)
+        if len(self.new_ids):  # entries added since the build: a scan of their own (few)
+            d = distances(queries, self.new_hashes)
+            for v, r in zip(*np.nonzero(d <= radius), strict=True):
+                self._keep(out, int(self.new_ids[r]), int(d[v, r]), int(v))
+        return {i: found for i, found in out.items() if i not in self.dead} if self.dead else out
+
+    def _nearest_built(self, queries: np.ndarray, radius: int) -> dict[int, tuple[int, int]]:
         out: dict[int, tuple[int, int]] = {}
         if not len(self.ids):
             return out
@@ -137,16 +179,17 @@ _lock = threading.Lock()
 
 
 def index_for(bank: Bank | str, engine: str = "auto") -> Index:
-    """The bank's index, built once per state of the bank (rebuilt after any write: the bank's
-    change counter, one primary-key read per query, says when)."""
+    """The bank's index, kept current: the bank's change counter (one primary-key read per query)
+    says when it changed, and the index applies the log's new rows (``Index.update``), rebuilding
+    only when a source was switched or changes piled up."""
     bank = bank if isinstance(bank, Bank) else Bank(bank)
-    key = (str(bank.path.resolve()), engine)
+    key = (bank.key, engine)
     state = bank.version()
     index = _indexes.get(key)
     if index is None or index.state != state:
-        with _lock:  # one rebuild at a time, however many threads ask
+        with _lock:  # one update or rebuild at a time, however many threads ask
             index = _indexes.get(key)
-            if index is None or index.state != state:
+            if index is None or (index.state != state and not index.update(state)):
                 index = Index(bank, engine)
                 if len(_indexes) >= 4 and key not in _indexes:
                     _indexes.pop(next(iter(_indexes)))
@@ -170,9 +213,11 @@ def describe(m: Match) -> Finding:
     how = f" ({VARIANTS[m.variant]})" if m.variant else ""
     # A picture recovered inside a screenshot or a captioned copy: say where, so it can be checked.
     inside = f"the picture inside this image at {list(m.box)} is " if m.box else ""
-    at = f"at distance {m.distance} of 256{how}, bank entry {e.id}"
+    source = f" (source {e.source!r})" if e.source else ""  # a subscription's or an import's, by name
+    at = f"at distance {m.distance} of 256{how}, bank entry {e.id}{source}"
     value = {"entry": e.id, "distance": m.distance, "evidence": e.evidence, "label": e.label,
-             "variant": m.variant, "name": e.name[:60], "box": list(m.box) if m.box else None}  # fmt: skip
+             "variant": m.variant, "name": e.name[:60], "box": list(m.box) if m.box else None,
+             "source": e.source}  # fmt: skip
     if m.distance > MATCH:
         where = f" for the picture at {list(m.box)}" if m.box else ""
         what = (f"possible match{where}: bank entry {e.id} ({e.label}, {e.evidence}) at distance {m.distance} of "

@@ -1,10 +1,17 @@
-"""The bank file's schema: its tables, how a file is recognised as a bank, and its versions.
+"""The bank's schema: its tables, how a file (or database) is recognised as a bank, its versions.
 
-Version 2 (this one): entries with ids that are never reused (``AUTOINCREMENT``), an index on
-(pdq, label) that imports check against, and in ``meta`` the bank's random id and its change
-counter (bumped by every write: ``store.Bank.transaction``). Version 1 had reused ids and no
-counter; ``upgrade`` moves a version-1 bank to 2 in one transaction, keeping ids and thumbnails.
-A newer version is refused; so is a version-1 bank that cannot be written (it cannot be upgraded).
+Version 3 (this one): every entry belongs to a named ``source`` ('' : the bank's own
+confirmations and credentials; else a subscription or an import by name, see ``sources``, which
+can be switched off for matching without deleting anything) and keeps its ``origin`` there (a
+subscribed bank's entry id); a ``log`` says who added, revoked or removed which entry, when
+(the audit log, and the change log each server's index applies incrementally). Version 2 gave
+ids that are never reused (``AUTOINCREMENT``), an index on (pdq, label) that imports check
+against, and in ``meta`` the bank's random id and its change counter (bumped by every write:
+``store.Bank.transaction``). Version 1 had reused ids and no counter.
+
+The rule: a version only adds (tables, columns with defaults, indexes), and ``upgrade`` brings
+any older bank to this one in one transaction, keeping ids and thumbnails; it runs when a
+writable bank is opened. A newer version is refused; so is an older one that cannot be written.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 from realorai.bank.pdq import ROUTE
 
-FORMAT, VERSION = "realorai-bank", 2
+FORMAT, VERSION = "realorai-bank", 3
 LABELS = ("ai", "real")
 EVIDENCE = ("c2pa-verified", "confirmed")
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no entry
@@ -41,16 +48,57 @@ CREATE TABLE IF NOT EXISTS {table} (
     added_at TEXT NOT NULL,
     revoked_at TEXT NOT NULL DEFAULT '',
     revoked_why TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
     thumbnail BLOB
 )"""
+V3 = [
+    """CREATE TABLE IF NOT EXISTS log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL,
+    entry INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+)""",
+    """CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    url TEXT NOT NULL DEFAULT '',
+    checkpoint INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS entries_origin ON entries (source, origin)",
+]
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ENTRIES.format(table="entries"),
     "CREATE INDEX IF NOT EXISTS entries_sha ON entries (sha256)",
     "CREATE INDEX IF NOT EXISTS entries_pdq ON entries (pdq, label)",  # imports skip what is banked
+    *V3,
 ]
+# A stream's tables (realorai.learn.store): beside the bank's, made on a stream's first use.
+STREAM_TABLES = [
+    """CREATE TABLE IF NOT EXISTS streams (
+        name TEXT PRIMARY KEY, features TEXT NOT NULL, min_per_class INTEGER NOT NULL, created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS stream_examples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, entry INTEGER NOT NULL,
+        label TEXT NOT NULL CHECK (label IN ('ai', 'real')), features BLOB NOT NULL,
+        confirmed_by TEXT NOT NULL, at TEXT NOT NULL,
+        seen_version INTEGER, seen_p REAL, seen_tier TEXT)""",
+    "CREATE INDEX IF NOT EXISTS stream_examples_stream ON stream_examples (stream, id)",
+    "CREATE INDEX IF NOT EXISTS stream_examples_seen ON stream_examples (stream, seen_version, seen_tier, id)",
+    """CREATE TABLE IF NOT EXISTS stream_versions (
+        stream TEXT NOT NULL, version INTEGER NOT NULL, head BLOB NOT NULL, meta TEXT NOT NULL,
+        created_at TEXT NOT NULL, PRIMARY KEY (stream, version))""",
+]
+
+SET_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 COLUMNS = ("id", "pdq", "quality", "route", "sha256", "label", "evidence", "signer", "manifest_id", "source_types",
-           "confirmed_by", "note", "name", "added_at", "revoked_at", "revoked_why")  # fmt: skip
+           "confirmed_by", "note", "name", "added_at", "revoked_at", "revoked_why", "source", "origin")  # fmt: skip
+V1_COLUMNS = COLUMNS[:-2]  # a version-1 or -2 bank's entries have no source or origin yet
 
 
 class BankError(ValueError):
@@ -73,25 +121,26 @@ def writable(path: Path) -> bool:
     return os.access(target, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def version_of(con: sqlite3.Connection, path: Path) -> int:
+def version_of(con, path) -> int:
     """The bank's schema version (a damaged one is refused naming the file)."""
-    raw = dict(con.execute("SELECT key, value FROM meta")).get("version", "0")
+    raw = dict(con.execute("SELECT key, value FROM meta").fetchall()).get("version", "0")
     try:
         return int(raw)
     except ValueError:
         raise BankError(f"{path}: a damaged bank: its version is {raw[:40]!r}, not a number") from None
 
 
-def check(con: sqlite3.Connection, path: Path, read_only: bool) -> bool:
-    """Whether the file is a bank already (False: an empty file, to be made one); else refused."""
-    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        return False
+def check(con, path, read_only: bool, db) -> bool:
+    """Whether the file (or database) is a bank already (False: empty, to be made one); else refused."""
+    tables = db.tables(con)
+    kind = "an SQLite file" if db.name == "sqlite" else "a PostgreSQL database"
+    if "meta" not in tables and "entries" not in tables and (db.name != "sqlite" or not tables):
+        return False  # a PostgreSQL database may hold other tables: the bank's are what count
     if "meta" not in tables or "entries" not in tables:
-        raise BankError(f"{path}: an SQLite file, but not a realorai bank (no meta and entries tables)")
-    meta = dict(con.execute("SELECT key, value FROM meta"))
+        raise BankError(f"{path}: {kind}, but not a realorai bank (no meta and entries tables)")
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != FORMAT:
-        raise BankError(f"{path}: an SQLite file, but not a realorai bank ({str(meta.get('format'))[:40]!r})")
+        raise BankError(f"{path}: {kind}, but not a realorai bank ({str(meta.get('format'))[:40]!r})")
     version = version_of(con, path)
     if version > VERSION:
         raise BankError(f"{path}: a bank of a newer realorai (version {version}, this one reads "
@@ -107,19 +156,27 @@ def check(con: sqlite3.Connection, path: Path, read_only: bool) -> bool:
 
 
 def upgrade(con: sqlite3.Connection, path: Path) -> None:
-    """Version 1 -> 2 in one transaction: ids that are never reused, a change counter, an id."""
+    """An older SQLite bank to this version in one transaction: version 1 -> 2 rebuilds the
+    entries table (ids never reused) and gives the bank an id and a change counter; 2 -> 3 adds
+    the source and origin columns, the log and the sources tables."""
     con.execute("BEGIN IMMEDIATE")
     try:
-        if version_of(con, path) < VERSION:  # not upgraded by another process meanwhile
-            columns = ", ".join((*COLUMNS, "thumbnail"))
+        version = version_of(con, path)  # not upgraded by another process meanwhile
+        if version < 2:
+            columns = ", ".join((*V1_COLUMNS, "thumbnail"))
             con.execute(ENTRIES.format(table="entries_v2"))
             con.execute(f"INSERT INTO entries_v2 ({columns}) SELECT {columns} FROM entries")
             con.execute("DROP TABLE entries")
             con.execute("ALTER TABLE entries_v2 RENAME TO entries")
+            con.executemany(SET_META, [("bank_id", uuid.uuid4().hex), ("changes", "1")])
+        elif version == 2:
+            con.execute("ALTER TABLE entries ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+            con.execute("ALTER TABLE entries ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+        if version < VERSION:
             for statement in SCHEMA:
                 con.execute(statement)
-            upgraded = [("version", str(VERSION)), ("bank_id", uuid.uuid4().hex), ("changes", "1")]
-            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", upgraded)
+            con.executemany(SET_META, [("version", str(VERSION))])
+            con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'")
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")
@@ -127,10 +184,10 @@ def upgrade(con: sqlite3.Connection, path: Path) -> None:
     con.execute("COMMIT")
 
 
-def create(con: sqlite3.Connection) -> None:
-    """Make an empty file a bank, inside the caller's transaction."""
+def create(con, db) -> None:
+    """Make an empty file (or database) a bank, inside the caller's transaction."""
     for statement in SCHEMA:
-        con.execute(statement)
-    con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        con.execute(db.ddl(statement))
+    con.executemany(SET_META,
                     [("format", FORMAT), ("version", str(VERSION)), ("route", ROUTE),
                      ("bank_id", uuid.uuid4().hex), ("changes", "0")])  # fmt: skip

@@ -19,16 +19,16 @@ The schema, its versions and how a version-1 bank is upgraded: ``bank.schema``.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from realorai.bank import schema
-from realorai.bank.pdq import ROUTE
+from realorai.bank import opening, schema
+from realorai.bank.engine import Postgres, Sqlite, is_url, shown_url
+from realorai.bank.entry import Entry  # noqa: F401  (re-exported)
+from realorai.bank.log import log_head, write_log
 from realorai.bank.schema import (  # noqa: F401  (re-exported: the bank's vocabulary lives with the store)
     COLUMNS,
     EVIDENCE,
@@ -42,51 +42,36 @@ from realorai.bank.schema import (  # noqa: F401  (re-exported: the bank's vocab
 )
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One banked image (``id`` 0 until it is stored)."""
+def check_source_name(name: str) -> bool:
+    """A source's name: 1-64 letters, digits, '.', '_' or '-' (a letter or digit first)."""
+    import re
 
-    pdq: str
-    quality: int
-    sha256: str
-    label: str
-    evidence: str
-    signer: str = ""
-    manifest_id: str = ""
-    source_types: str = ""
-    confirmed_by: str = ""
-    note: str = ""
-    name: str = ""
-    added_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    revoked_at: str = ""
-    revoked_why: str = ""
-    route: str = ROUTE
-    id: int = 0
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name))
 
-    def __post_init__(self) -> None:
-        if self.label not in LABELS:
-            raise ValueError(f"label must be ai or real, not {self.label!r}")
-        if self.evidence not in EVIDENCE:
-            raise ValueError(f"evidence must be {' or '.join(EVIDENCE)}, not {self.evidence!r}")
-        if self.evidence == "confirmed" and not self.confirmed_by.strip():
-            raise ValueError("a confirmation names who confirmed it (--by NAME)")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def who(self) -> str:
-        return self.signer if self.evidence == "c2pa-verified" else self.confirmed_by
+BUMP = "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'"
+# The entries a lookup may match: not revoked, and not from a source switched off.
+MATCHING = "revoked_at = '' AND source NOT IN (SELECT name FROM sources WHERE enabled = 0)"
 
 
 class Bank:
-    """A bank file; ``Bank(path)`` opens (or creates, with ``create``) and checks it.
+    """A bank: ``Bank(path)`` opens (or creates, with ``create``) and checks an SQLite file;
+    ``Bank("postgresql://...")`` the bank in that database (``bank.engine``).
 
     ``read_only`` (default: when the file or its folder cannot be written) opens it without
-    writing anything: queries work, writes are refused by name."""
+    writing anything: queries work, writes are refused by name. ``location`` names the bank in
+    messages (a URL without its password); ``key`` tells two banks apart within a process."""
 
     def __init__(self, path: str | Path, create: bool = False, read_only: bool | None = None) -> None:
+        if is_url(path):
+            self.path, self.read_only = None, False
+            self.db = Postgres.shared(str(path))
+            self.location, self.key = shown_url(str(path)), str(path)
+            opening.open_postgres(self, create)
+            return
         self.path = Path(path)
+        self.db = Sqlite(self.path)
+        self.location, self.key = str(self.path), str(self.path.resolve())
         if not self.path.exists() and not create:
             raise FileNotFoundError(f"{self.path}: no such bank (`realorai bank add ... --bank FILE` makes one)")
         if self.path.is_dir():
@@ -94,92 +79,73 @@ class Bank:
         if not self.path.parent.is_dir():
             raise FileNotFoundError(f"{self.path}: the folder {self.path.parent} does not exist")
         self.read_only = (not writable(self.path)) if read_only is None else read_only
-        self._uri = None
         try:
             if self.read_only:
-                self._open_read_only()
+                opening.open_read_only(self)
             else:
-                self._init()
-        except sqlite3.OperationalError as e:
+                opening.open_sqlite(self)
+        except self.db.errors as e:
             raise BankError(f"{self.path}: cannot open the bank: {in_words(e)}") from e
-        except sqlite3.DatabaseError as e:  # not SQLite at all, or a damaged file
+        except self.db.damaged as e:  # not SQLite at all, or a damaged file
             raise BankError(f"{self.path}: not a realorai bank ({e})") from e
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._uri is not None:
-            return sqlite3.connect(self._uri, uri=True, timeout=60, isolation_level=None)
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.execute("PRAGMA busy_timeout = 60000")
-        return con
+    @property
+    def engine(self) -> str:
+        return self.db.name
 
-    def _open_read_only(self) -> None:
-        """``mode=ro`` sees other writers' commits; where SQLite cannot even make the WAL's shared
-        memory (a read-only mount), ``immutable=1`` reads the file as it is (nothing can change it)."""
-        if not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such bank, and its folder is read-only")
-        base = "file:" + self.path.resolve().as_posix().replace("?", "%3f").replace("#", "%23")
-        last: sqlite3.Error | None = None
-        for mode in ("?mode=ro", "?immutable=1"):
-            self._uri = base + mode
-            try:
-                with contextlib.closing(self._connect()) as con:
-                    if not self._check(con):
-                        raise BankError(f"{self.path}: an empty file, not a bank (read-only: it cannot be made one)")
-                return
-            except sqlite3.OperationalError as e:
-                last = e
-        raise last  # type: ignore[misc]
+    @property
+    def name(self) -> str:
+        """The file's name, or the database's: how a row or a log names the bank."""
+        return self.path.name if self.path is not None else self.location.rsplit("/", 1)[-1]
 
-    def _init(self) -> None:
+    def _connect(self):
+        return self.db.connect()
+
+    def _check(self, con) -> bool:
+        return schema.check(con, self.location, self.read_only, self.db)
+
+    def tables(self) -> set[str]:
         with contextlib.closing(self._connect()) as con:
-            if self._check(con):
-                if schema.version_of(con, self.path) < VERSION:
-                    schema.upgrade(con, self.path)
-                return
-            con.execute("PRAGMA journal_mode = WAL")
-            con.execute("BEGIN IMMEDIATE")
-            if not self._check(con):  # else another process made it meanwhile
-                schema.create(con)
-            con.execute("COMMIT")
-
-    def _check(self, con: sqlite3.Connection) -> bool:
-        return schema.check(con, self.path, self.read_only)
+            return self.db.tables(con)
 
     @contextlib.contextmanager
-    def transaction(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self, bump: bool = True) -> Iterator:
         """One write: all of it or none of it, other writers waiting meanwhile; it bumps the change
         counter, so every process sees that the bank changed (``bump`` False: a write to tables
         beside the entries, such as a stream's, that changes no match)."""
         if self.read_only:
-            raise BankError(f"{self.path}: the bank is read-only here (a read-only file or mount): it can be "
+            raise BankError(f"{self.location}: the bank is read-only here (a read-only file or mount): it can be "
                             "queried, not changed")  # fmt: skip
         try:
             with contextlib.closing(self._connect()) as con:
-                con.execute("BEGIN IMMEDIATE")
+                self.db.begin_write(con)
                 try:
                     yield con
                     if bump:
-                        con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes'")
+                        con.execute(BUMP)
                 except BaseException:
                     if con.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
                         con.execute("ROLLBACK")
                     raise
                 con.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            raise BankError(f"{self.path}: cannot write the bank: {in_words(e)}") from e
+        except self.db.errors as e:
+            raise BankError(f"{self.location}: cannot write the bank: {in_words(e)}") from e
 
     @staticmethod
-    def insert(con: sqlite3.Connection, entries: list[Entry], thumbnails: list | None = None) -> list[int]:
-        """Insert inside an open ``transaction``; the new ids."""
+    def insert(con, entries: list[Entry], thumbnails: list | None = None) -> list[int]:
+        """Insert inside an open ``transaction`` (each in the log too); the new ids."""
         thumbnails = thumbnails or [None] * len(entries)
         ids = []
         for e, thumb in zip(entries, thumbnails, strict=True):
             values = {k: v for k, v in e.to_dict().items() if k != "id"}
             cur = con.execute(
-                f"INSERT INTO entries ({', '.join(values)}, thumbnail) VALUES ({', '.join('?' * len(values))}, ?)",
+                f"INSERT INTO entries ({', '.join(values)}, thumbnail) VALUES ({', '.join('?' * len(values))}, ?) "
+                "RETURNING id",
                 [*values.values(), thumb],
             )
-            ids.append(int(cur.lastrowid))
+            ids.append(int(cur.fetchone()[0]))
+        added = zip(ids, entries, strict=True)
+        write_log(con, [("add", i, e.who, e.source, f"{e.label}, {e.evidence}") for i, e in added])
         return ids
 
     def add(self, entries: list[Entry], thumbnails: list[bytes | None] | None = None) -> list[int]:
@@ -193,16 +159,16 @@ class Bank:
         try:
             with contextlib.closing(self._connect()) as con:
                 return con.execute(query, args).fetchall()
-        except sqlite3.OperationalError as e:
-            raise BankError(f"{self.path}: cannot read the bank: {in_words(e)}") from e
+        except self.db.errors as e:
+            raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
     def rows(self, query: str, args=()) -> Iterator[tuple]:
         """A query's rows as the cursor gives them (an export streams through this)."""
         try:
             with contextlib.closing(self._connect()) as con:
                 yield from con.execute(query, args)
-        except sqlite3.OperationalError as e:
-            raise BankError(f"{self.path}: cannot read the bank: {in_words(e)}") from e
+        except self.db.errors as e:
+            raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
     def entries(self, ids: list[int] | None = None, include_revoked: bool = True) -> list[Entry]:
         query = f"SELECT {', '.join(COLUMNS)} FROM entries"
@@ -220,28 +186,38 @@ class Bank:
         rows = self.read(f"SELECT {', '.join(COLUMNS)} FROM entries WHERE sha256 = ?", [sha256])
         return [Entry(**dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
-    def hashes(self) -> tuple[np.ndarray, np.ndarray, tuple[str, int]]:
-        """(ids, (n, 32) uint8 hashes) of the entries that match (not revoked), and the bank state
-        they were read at (one read transaction: the index and its state agree)."""
+    def hashes(self) -> tuple[np.ndarray, np.ndarray, tuple[str, int], int]:
+        """(ids, (n, 32) uint8 hashes) of the entries that match (not revoked, their source not
+        switched off), the bank state and the last log id they were read at (one read
+        transaction: the index, its state and its place in the log agree)."""
         try:
             with contextlib.closing(self._connect()) as con:
-                con.execute("BEGIN")
+                con.execute("BEGIN" if self.engine == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ")
                 state = self._state(con)
-                rows = con.execute("SELECT id, pdq FROM entries WHERE revoked_at = '' ORDER BY id").fetchall()
+                head = log_head(con)
+                cur = self.db.stream(con, f"SELECT id, pdq FROM entries WHERE {MATCHING} ORDER BY id")
+                ids, hashes = [], []
+                while rows := cur.fetchmany(100_000):  # decoded a page at a time: memory ~ the arrays
+                    ids.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+                    hashes.append(self._decoded(rows))
                 con.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            raise BankError(f"{self.path}: cannot read the bank: {in_words(e)}") from e
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        joined = "".join(r[1] for r in rows)
+        except self.db.errors as e:
+            raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), state, head
+        return np.concatenate(ids), np.concatenate(hashes), state, head
+
+    def _decoded(self, rows: list) -> np.ndarray:
+        """(n, 32) uint8 hashes of (id, hex) rows; a damaged one is refused naming its entry."""
+        joined = "".join(r[1] if isinstance(r[1], str) else "!" for r in rows)
         try:
             if len(joined) != 64 * len(rows):
                 raise ValueError
-            raw = bytes.fromhex(joined)
-        except (ValueError, TypeError):
+            return np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(-1, 32)
+        except ValueError:
             bad = next(r[0] for r in rows if not (isinstance(r[1], str) and HEX64.fullmatch(r[1])))
-            raise BankError(f"{self.path}: entry {bad} has a damaged hash (not 64 hex digits): remove it "
+            raise BankError(f"{self.location}: entry {bad} has a damaged hash (not 64 hex digits): remove it "
                             f"(`realorai bank remove {bad}`) or restore the bank from a backup") from None  # fmt: skip
-        return ids, np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32), state
 
     def thumbnail(self, entry_id: int) -> bytes | None:
         """The entry's stored 128-px JPEG (None: no such entry, or an imported hash without one)."""
@@ -257,20 +233,26 @@ class Bank:
             raise BankError(f"no bank entry has id {bad[0]} (ids are whole numbers from 1 to {MAX_ID})")
         return ids
 
-    def revoke(self, ids: list[int], why: str = "") -> int:
+    def revoke(self, ids: list[int], why: str = "", by: str = "") -> int:
+        """Revoke (keep, never match) the entries ``ids`` that still match; how many. ``by``: who, for the log."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.transaction() as con:
-            cur = con.execute(f"UPDATE entries SET revoked_at = ?, revoked_why = ? WHERE revoked_at = '' AND id IN "
-                              f"({', '.join('?' * len(ids))})", [now, why, *self._ids(ids)])  # fmt: skip
-            return cur.rowcount
+            done = con.execute(f"UPDATE entries SET revoked_at = ?, revoked_why = ? WHERE revoked_at = '' AND id IN "
+                               f"({', '.join('?' * len(ids))}) RETURNING id, source",
+                               [now, why, *self._ids(ids)]).fetchall()  # fmt: skip
+            write_log(con, [("revoke", i, by, source, why) for i, source in done])
+            return len(done)
 
-    def remove(self, ids: list[int]) -> int:
+    def remove(self, ids: list[int], by: str = "") -> int:
+        """Delete the entries ``ids`` (thumbnail and all); how many. ``by``: who, for the log."""
         with self.transaction() as con:
-            return con.execute(f"DELETE FROM entries WHERE id IN ({', '.join('?' * len(ids))})",
-                               self._ids(ids)).rowcount  # fmt: skip
+            done = con.execute(f"DELETE FROM entries WHERE id IN ({', '.join('?' * len(ids))}) RETURNING id, source",
+                               self._ids(ids)).fetchall()  # fmt: skip
+            write_log(con, [("remove", i, by, source, "") for i, source in done])
+            return len(done)
 
     @staticmethod
-    def _state(con: sqlite3.Connection) -> tuple[str, int]:
+    def _state(con) -> tuple[str, int]:
         meta = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('bank_id', 'changes')"))
         return meta.get("bank_id", ""), int(meta.get("changes", 0))
 
@@ -280,12 +262,21 @@ class Bank:
         try:
             with contextlib.closing(self._connect()) as con:
                 return self._state(con)
-        except sqlite3.OperationalError as e:
-            raise BankError(f"{self.path}: cannot read the bank: {in_words(e)}") from e
+        except self.db.errors as e:
+            raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
+
+    def matching(self, ids: list[int]) -> tuple[list[int], list[str]]:
+        """(ids, PDQ hex) of those of ``ids`` that match now (an index's update reads its additions)."""
+        rows = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows += self.read(f"SELECT id, pdq FROM entries WHERE {MATCHING} AND id IN ({', '.join('?' * len(part))})",
+                              part)  # fmt: skip
+        return [r[0] for r in rows], [r[1] for r in rows]
 
     def active_ids(self) -> set[int]:
-        """The ids of the entries that match now (not revoked, not removed)."""
-        return {r[0] for r in self.read("SELECT id FROM entries WHERE revoked_at = ''")}
+        """The ids of the entries that match now (not revoked, not removed, their source on)."""
+        return {r[0] for r in self.read(f"SELECT id FROM entries WHERE {MATCHING}")}
 
     def stats(self) -> dict:
         rows = self.read("SELECT label, evidence, revoked_at != '', count(*) FROM entries GROUP BY 1, 2, 3")
@@ -293,7 +284,8 @@ class Bank:
         for label, evidence, revoked, n in rows:
             if not revoked:
                 out["by"][f"{label}/{evidence}"] = out["by"].get(f"{label}/{evidence}", 0) + n
-        out["bytes"] = self.path.stat().st_size
+        with contextlib.closing(self._connect()) as con:
+            out["bytes"] = self.db.size(con)
         bank_id, changes = self.version()
         out["version"] = {"bank_id": bank_id, "changes": changes}
         return out

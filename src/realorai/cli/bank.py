@@ -11,7 +11,12 @@ import typer
 from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, TRUST_HELP, App, Quiet, err, fail, out, shown
 
 app = App(help="A bank of known images: copies of its pictures (re-encoded, resized, flipped) get their evidence back.")
-BankFile = Annotated[Path, typer.Option("--bank", envvar="REALORAI_BANK", help="The bank file (SQLite).")]
+BankFile = Annotated[
+    str,
+    typer.Option(
+        "--bank", envvar="REALORAI_BANK", help="The bank: an SQLite file, or a PostgreSQL URL (postgresql://...)."
+    ),
+]
 
 
 class Label(StrEnum):
@@ -19,7 +24,14 @@ class Label(StrEnum):
     real = "real"
 
 
-def _bank(path: Path, create: bool = False):
+def _where(bank: str) -> str:
+    """The bank as messages name it (a database URL without its password)."""
+    from realorai.bank.engine import shown_url
+
+    return shown_url(str(bank))
+
+
+def _bank(path: str, create: bool = False):
     from realorai.bank import Bank
 
     try:
@@ -109,7 +121,7 @@ def add_cmd(
         if r.warning:
             err.print(f"[bold red]warning:[/] {shown(r.path)}: {shown(r.warning)}", highlight=False)
     banked = sum(r.status == "banked" or "already banked" in r.why for r in results)
-    err.print(f"{banked} of {len(results)} images in {shown(str(bank))}")
+    err.print(f"{banked} of {len(results)} images in {shown(_where(bank))}")
     if not banked:
         raise typer.Exit(EXIT_NOTHING)
     if banked < len(results) or found.missing:
@@ -129,20 +141,22 @@ def list_cmd(bank: BankFile, revoked: Annotated[bool, typer.Option("--revoked", 
 
 
 @app.command("revoke")
-def revoke_cmd(ids: list[int], bank: BankFile, why: Annotated[str, typer.Option(help="Why (kept).")] = "") -> None:
+def revoke_cmd(ids: list[int], bank: BankFile, why: Annotated[str, typer.Option(help="Why (kept).")] = "",
+               by: Annotated[str, typer.Option(help="Who revokes (in the bank's log).")] = "") -> None:  # fmt: skip
     """Stop entries from matching (they stay in the bank, marked revoked)."""
     try:
-        n = _bank(bank).revoke(ids, why)
+        n = _bank(bank).revoke(ids, why, by)
     except ValueError as e:
         fail(str(e))
     out.print(f"revoked {n} of {len(ids)} entries")
 
 
 @app.command("remove")
-def remove_cmd(ids: list[int], bank: BankFile) -> None:
-    """Delete entries from the bank."""
+def remove_cmd(ids: list[int], bank: BankFile,
+               by: Annotated[str, typer.Option(help="Who removes (in the bank's log).")] = "") -> None:  # fmt: skip
+    """Delete entries from the bank (the log keeps that they were there, and who removed them)."""
     try:
-        n = _bank(bank).remove(ids)
+        n = _bank(bank).remove(ids, by)
     except ValueError as e:
         fail(str(e))
     out.print(f"removed {n} of {len(ids)} entries")
@@ -187,6 +201,7 @@ def import_cmd(
         ),  # fmt: skip
     ] = None,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,
+    source: Annotated[str, typer.Option(help="A source name for these entries (`bank source-off` switches it).")] = "",
 ) -> None:
     """Bank the hashes of an export. A hash carries no credential to check: rows are banked as
     confirmed by --by, unless their original is given with --verify-with and verifies now.
@@ -197,12 +212,16 @@ def import_cmd(
 
     if not by.strip():
         fail("--by NAME: imported entries are banked as confirmed by the importer")
+    from realorai.bank.store import check_source_name
+
+    if source and not check_source_name(source):
+        fail(f"--source {source[:40]!r}: use 1-64 letters, digits, '.', '_' or '-'")
     try:
         trust = resolve(c2pa_trust)
         store = _bank(bank, create=True)
         with open(file, encoding="utf-8-sig", newline="") as f:  # streamed: memory does not grow with the file
             done = import_text(store, f, by, file.name, label=label.value if label else None,
-                               verify_with=_originals(verify_with or []), trust=trust)  # fmt: skip
+                               verify_with=_originals(verify_with or []), trust=trust, as_source=source)  # fmt: skip
     except UnicodeDecodeError as e:
         fail(f"{file}: not UTF-8 text ({e.reason} at byte {e.start} of a block): nothing was imported")
     except (FileNotFoundError, IsADirectoryError) as e:

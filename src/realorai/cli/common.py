@@ -117,7 +117,5 @@ def missing_extra(e: ImportError) -> str | None:
     """The message for an ImportError of a module the training extra brings, else None."""
     name = (getattr(e, "name", None) or "").split(".")[0]
     if name in TRAIN_EXTRA_MODULES:
-        return (
-            f"this command needs {TRAIN_EXTRA_MODULES[name]}, which the light install leaves out: {TRAIN}"
-        )
+        return f"this command needs {TRAIN_EXTRA_MODULES[name]}, which the light install leaves out: {TRAIN}"
     return None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from realorai.cli.bank import BankFile, _bank
+from realorai.cli.bank import BankFile, _bank, _where
 from realorai.cli.common import EXIT_NOTHING, EXIT_PARTIAL, App, Quiet, err, fail, out, shown
 
 app = App(help="Streams that learn from their reviewers' confirmations, and say when they stop knowing.")
@@ -54,7 +54,7 @@ def add_cmd(
                 err.print(f"{shown(str(f))}: {done[-1]['status']}: {shown(done[-1]['why'])}", highlight=False)
             advance()
     learned = sum(d["status"] == "learned" for d in done)
-    out.print(f"{learned} of {len(items)} examples learned into stream {stream!r} ({shown(str(bank))})")
+    out.print(f"{learned} of {len(items)} examples learned into stream {stream!r} ({shown(_where(bank))})")
     if not learned and not any(d["status"] == "skipped" for d in done):
         raise typer.Exit(EXIT_NOTHING)
     if learned < len(items):
@@ -77,6 +77,8 @@ def fit_cmd(stream: Stream, bank: BankFile, seed: int = 0) -> None:
     n = got["examples"]
     out.print(f"stream {stream!r} version {got['version']}: {n['ai']} AI + {n['real']} real examples, "
               f"cross-validated ROC-AUC {got['cv_roc_auc']:.3f}; {tiers}; {got['seconds']} s")  # fmt: skip
+    if got.get("would_help"):
+        out.print(f"  {shown(got['would_help'])}")
 
 
 @app.command("status")
@@ -103,6 +105,8 @@ def status_cmd(
         version = f"version {s['version']}" if s["version"] else "not fitted yet"
         out.print(f"{s['name']}: {s['examples']['ai']} AI + {s['examples']['real']} real examples "
                   f"({s['features']} features), {version}")  # fmt: skip
+        if (s.get("fitted") or {}).get("would_help"):
+            out.print(f"  {shown(s['fitted']['would_help'])}")
         for tier, g in (s["guard"] or {}).items():
             line = "no confirmation in this tier yet" if not g["decided"] else (
                 f"{g['decided'] - g['wrong']} of the last {g['decided']} right ({g['precision']:.0%})")  # fmt: skip

@@ -14,6 +14,7 @@ import typer
 
 from realorai import limits
 from realorai.cli import adapt, bank, bench, data, evaluate, export, learn, predict, serve, train, trust, weights
+from realorai.cli import bank_admin as _bank_admin  # noqa: F401  (its commands join `realorai bank`)
 from realorai.cli.common import App, err, missing_extra, out, shown
 
 app = App(

@@ -18,7 +18,8 @@ def serve_cmd(
     port: Annotated[int | None, typer.Option(help="Port (default 8000; 0: a free port, printed at start).")] = None,
     backend: Annotated[Backend | None, typer.Option(help=BACKEND_HELP)] = None,
     bank: Annotated[
-        Path | None, typer.Option(help="A bank of known images (realorai bank add); REALORAI_BANK.", show_default=False)
+        str | None,
+        typer.Option(help="A bank of known images (a file, or postgresql://...); REALORAI_BANK.", show_default=False),
     ] = None,
     bank_learn: Annotated[
         bool | None, typer.Option("--bank-learn", help="Bank each upload whose verified credential decided it.")

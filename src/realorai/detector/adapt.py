@@ -228,6 +228,10 @@ class Adapted:
     def p_ai(self, x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-(self.a * self.head.logits(x) + self.b)))
 
+    def p_oof(self) -> np.ndarray:
+        """P(AI) of each example as given, scored by the folds that held it out."""
+        return 1 / (1 + np.exp(-(self.a * self.cv.oof + self.b)))
+
 
 def adapt_head(ex: Examples, prior: LinearHead, seed: int = 0, min_tail: int = MIN_TAIL, z: float = TIER_Z) -> Adapted:
     """Cross-validate lam, fit on every example, calibrate and choose tiers on the out-of-fold scores."""

@@ -88,7 +88,11 @@ def _colour(p: np.ndarray, mid: float = 0.5) -> np.ndarray:
 
 
 def overlay(
-    img: Image.Image, boxes: list[Box], probs: np.ndarray, mid: float = 0.5, full_size: tuple[int, int] | None = None,
+    img: Image.Image,
+    boxes: list[Box],
+    probs: np.ndarray,
+    mid: float = 0.5,
+    full_size: tuple[int, int] | None = None,
     legend: bool = True,
 ) -> Image.Image:
     """The image (at most DISPLAY_SIDE a side) with per-region P(AI) blended over it, and (``legend``)

@@ -99,8 +99,11 @@ def tables(result: dict) -> list[tuple[str, str]]:
         ]
         if rows:
             out.append(
-                ("Robustness: share of real images scored at or above the model's threshold after each change "
-                 "(a score, not a verdict)", _table(["dataset", *names], rows))  # fmt: skip
+                (
+                    "Robustness: share of real images scored at or above the model's threshold after each change "
+                    "(a score, not a verdict)",
+                    _table(["dataset", *names], rows),
+                )  # fmt: skip
             )
     if result.get("lodo"):
         rows = [

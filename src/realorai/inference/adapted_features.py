@@ -35,4 +35,3 @@ def rebuilt_extractor(path, feats: dict):
                              f"{feats['name']} gives {str(value)[:80]!r}: not the features the head was "
                              "fitted on")  # fmt: skip
     return extractor
-

@@ -45,6 +45,8 @@ KEYS = (
     "schema_version", "path", "verdict", "basis", "tier", "p_ai", "likely_ai_from", "likely_real_below",
     "low_confidence", "findings", "why", "reliability", "error", "heatmap",
 )  # fmt: skip
+
+
 def _finite(p: float | None) -> float | None:
     return None if p is None or not math.isfinite(p) else float(p)
 

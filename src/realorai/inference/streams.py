@@ -22,14 +22,14 @@ def version_detector(bank: Bank, stream: str, cls):
     number = store.latest_number(bank, stream)
     if not number:
         return None
-    key = (str(bank.path.resolve()), stream, number)
+    key = (bank.key, stream, number)
     if key not in _detectors:
         version, head, _ = store.latest(bank, stream)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "adapted.safetensors"
             path.write_bytes(head)
             det = cls.from_adapted(path)
-        det.source = f"stream {stream}, version {version} (in {bank.path.name})"
+        det.source = f"stream {stream}, version {version} (in {bank.name})"
         _detectors[key] = det
     return _detectors[key]
 

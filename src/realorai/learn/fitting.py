@@ -35,9 +35,10 @@ def fit_version(bank: Bank, info: dict, examples: list, version: int, seed: int,
     from realorai.inference.adapt import base_prior, neutral_prior
     from realorai.inference.adapt_report import fingerprint
     from realorai.inference.detector import Detector
+    from realorai.learn.curve import say, what_would_help
     from realorai.learn.features import extractor
     from realorai.models.checkpoint import save_adapted
-    from realorai.tiers import roc_auc
+    from realorai.tiers import TARGET, roc_auc
 
     x = np.stack([e.features for e in examples])
     y = np.array([e.label == "ai" for e in examples], dtype=int)
@@ -45,7 +46,9 @@ def fit_version(bank: Bank, info: dict, examples: list, version: int, seed: int,
     name = info["features"]
     base = Detector.default()
     prior = base_prior(base, None) if name == "early" else neutral_prior(x)
-    fit = adapt_head(Examples(x, y, groups, np.ones(len(y), bool)), prior, seed=seed)
+    ex = Examples(x, y, groups, np.ones(len(y), bool))
+    fit = adapt_head(ex, prior, seed=seed)
+    helps = what_would_help(ex, prior, fit, TARGET, seed)  # empty when both tiers are there
     scope = f"held-out confirmations of stream '{info['name']}' (version {version})"
     fit.tiers = dataclasses.replace(fit.tiers, scope=scope)
     feats = {"name": "early"} if name == "early" else extractor(name).describe()
@@ -54,6 +57,7 @@ def fit_version(bank: Bank, info: dict, examples: list, version: int, seed: int,
     summary = {"name": info["name"], "version": version, "examples": {"ai": int(y.sum()), "real": int((1 - y).sum())},
                "groups": int(len(set(groups))), "cv_roc_auc": auc, "lambda": fit.cv.lam,
                "tiers": {"likely_ai_from": fit.tiers.likely_ai_from, "likely_real_below": fit.tiers.likely_real_below},
+               "would_help": say(helps, [e.entry for e in examples]), "curve": helps,
                "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
     meta = {
         "model": base.name if name == "early" else f"{name}-head",
@@ -73,3 +77,23 @@ def fit_version(bank: Bank, info: dict, examples: list, version: int, seed: int,
     with tempfile.TemporaryDirectory() as tmp:
         path = save_adapted(Path(tmp) / "adapted.safetensors", arrays, meta)
         return path.read_bytes(), meta
+
+
+def prepare(bank: Bank, stream: str, seed: int = 0) -> tuple[int, bytes, dict]:
+    """(version, head file bytes, meta) of the next version, fitted but not written: what a
+    background refit computes in its child process (``learn.refit``; only the server writes)."""
+    from realorai.learn import store
+
+    t0 = time.perf_counter()
+    info = store.get(bank, stream)
+    examples = store.examples(bank, stream)
+    counts = {label: sum(e.label == label for e in examples) for label in ("ai", "real")}
+    short = {k: info["min_per_class"] - n for k, n in counts.items() if n < info["min_per_class"]}
+    if short:
+        more = " and ".join(f"{n} more {k}" for k, n in short.items())
+        raise ValueError(f"stream {stream!r} has {counts['ai']} AI and {counts['real']} real confirmations: "
+                         f"{more} confirmations are needed before it can be fitted (its verdicts stay "
+                         "inconclusive until then)")  # fmt: skip
+    version = store.latest_number(bank, stream) + 1
+    head, meta = fit_version(bank, info, examples, version, seed, t0)
+    return version, head, meta

@@ -12,7 +12,6 @@ made by a person (a name) does.
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 
@@ -112,22 +111,23 @@ _lock = threading.Lock()
 
 
 def refit_in_background(bank: Bank, stream: str, every: int, log=None) -> bool:
-    """Start a refit in a thread when one is due and none runs for this stream in this process
-    (requests are never blocked: they keep the version they have until the new one is written)."""
-    key = (str(bank.path.resolve()), stream)
+    """Start a refit when one is due and none runs for this stream in this process: a thread waits
+    on a low-priority child process that fits (``learn.refit``); requests are never blocked and
+    keep the version they have until the new one is written."""
+    key = (bank.key, stream)
     with _lock:
         if key in _fitting or not due(bank, stream, every):
             return False
         _fitting.add(key)
 
     def work() -> None:
-        try:
-            got = fit(bank, stream)
+        from realorai.learn.refit import run
+
+        try:  # a child process that yields the CPU to requests (learn.refit); this process writes
+            got = run(bank, stream)
             if log is not None:
-                log(f"stream {stream!r}: version {got['version']} fitted in {got['seconds']} s")
-        except ValueError as e:  # another process fitted meanwhile, or the bank failed: the next one retries
-            if log is not None:
-                log(f"stream {stream!r}: refit skipped ({e})")
+                done = f"version {got['version']} fitted in {got['seconds']} s" if "version" in got else None
+                log(f"stream {stream!r}: {done or 'refit skipped (' + got['error'] + ')'}")
         finally:
             with _lock:
                 _fitting.discard(key)
@@ -137,21 +137,10 @@ def refit_in_background(bank: Bank, stream: str, every: int, log=None) -> bool:
 
 
 def fit(bank: Bank, stream: str, seed: int = 0) -> dict:
-    """Fit a new version on every confirmation that still stands; its figures (cross-validated on
-    the examples), or a refusal saying how many more of each class are needed."""
-    from realorai.learn.fitting import fit_version
+    """Fit a new version on every confirmation that still stands and write it; its figures
+    (cross-validated on the examples), or a refusal saying how many more of each class are needed."""
+    from realorai.learn.fitting import prepare
 
-    t0 = time.perf_counter()
-    info = store.get(bank, stream)
-    examples = store.examples(bank, stream)
-    counts = {label: sum(e.label == label for e in examples) for label in ("ai", "real")}
-    short = {k: info["min_per_class"] - n for k, n in counts.items() if n < info["min_per_class"]}
-    if short:
-        more = " and ".join(f"{n} more {k}" for k, n in short.items())
-        raise ValueError(f"stream {stream!r} has {counts['ai']} AI and {counts['real']} real confirmations: "
-                         f"{more} confirmations are needed before it can be fitted (its verdicts stay "
-                         "inconclusive until then)")  # fmt: skip
-    version = store.latest_number(bank, stream) + 1
-    head, meta = fit_version(bank, info, examples, version, seed, t0)
+    version, head, meta = prepare(bank, stream, seed)
     store.save_version(bank, stream, version, head, meta)
     return meta["stream"]

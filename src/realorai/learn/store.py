@@ -1,4 +1,4 @@
-"""Streams in the bank's SQLite file: each stream's confirmed examples (features, never the
+"""Streams in the bank (its SQLite file or PostgreSQL database): each stream's confirmed examples (features, never the
 image), its fitted versions, and what each version said of a confirmation before learning it.
 
 Three tables beside the bank's, created on first use (additive: a bank without them is a bank
@@ -24,21 +24,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from realorai.bank import Bank
+from realorai.bank.schema import STREAM_TABLES as TABLES  # the stream tables' SQL lives with the bank's
 
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS streams (
-        name TEXT PRIMARY KEY, features TEXT NOT NULL, min_per_class INTEGER NOT NULL, created_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS stream_examples (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, entry INTEGER NOT NULL,
-        label TEXT NOT NULL CHECK (label IN ('ai', 'real')), features BLOB NOT NULL,
-        confirmed_by TEXT NOT NULL, at TEXT NOT NULL,
-        seen_version INTEGER, seen_p REAL, seen_tier TEXT)""",
-    "CREATE INDEX IF NOT EXISTS stream_examples_stream ON stream_examples (stream, id)",
-    "CREATE INDEX IF NOT EXISTS stream_examples_seen ON stream_examples (stream, seen_version, seen_tier, id)",
-    """CREATE TABLE IF NOT EXISTS stream_versions (
-        stream TEXT NOT NULL, version INTEGER NOT NULL, head BLOB NOT NULL, meta TEXT NOT NULL,
-        created_at TEXT NOT NULL, PRIMARY KEY (stream, version))""",
-]
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MIN_PER_CLASS = 20  # examples a class before a stream fits (the tiers need 20: detector.adapt)
 
@@ -66,11 +53,11 @@ def check_name(name: str) -> str:
 def ensure(bank: Bank) -> None:
     with bank.transaction(bump=False) as con:
         for statement in TABLES:
-            con.execute(statement)
+            con.execute(bank.db.ddl(statement))
 
 
 def _has_tables(bank: Bank) -> bool:
-    return bool(bank.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'streams'"))
+    return "streams" in bank.tables()
 
 
 def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CLASS) -> dict:
@@ -80,7 +67,7 @@ def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CL
         return get(bank, name)
     ensure(bank)
     with bank.transaction(bump=False) as con:
-        con.execute("INSERT OR IGNORE INTO streams VALUES (?, ?, ?, ?)",
+        con.execute("INSERT INTO streams VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [name, features, int(min_per_class), datetime.now(UTC).isoformat(timespec="seconds")])  # fmt: skip
     return get(bank, name)
 
@@ -89,7 +76,7 @@ def get(bank: Bank, name: str) -> dict:
     rows = bank.read("SELECT name, features, min_per_class, created_at FROM streams WHERE name = ?", [name]) \
         if _has_tables(bank) else []  # fmt: skip
     if not rows:
-        raise ValueError(f"{bank.path}: no stream {name!r} (`realorai learn add --stream {name} ...` makes one)")
+        raise ValueError(f"{bank.location}: no stream {name!r} (`realorai learn add --stream {name} ...` makes one)")
     return dict(zip(("name", "features", "min_per_class", "created_at"), rows[0], strict=True))
 
 
@@ -104,11 +91,11 @@ def add_example(bank: Bank, stream: str, entry: int, label: str, features: np.nd
     with bank.transaction(bump=False) as con:
         cur = con.execute(
             "INSERT INTO stream_examples (stream, entry, label, features, confirmed_by, at, seen_version, seen_p, "
-            "seen_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "seen_tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [stream, entry, label, np.asarray(features, np.float32).tobytes(), by,
              datetime.now(UTC).isoformat(timespec="seconds"), version, p, tier],
         )  # fmt: skip
-        return int(cur.lastrowid)
+        return int(cur.fetchone()[0])
 
 
 def examples(bank: Bank, stream: str) -> list[Example]:

@@ -95,9 +95,7 @@ def _builder(spec: ModelSpec) -> Callable[..., Any]:
     try:
         return getattr(importlib.import_module(module), attr)
     except ImportError as e:
-        raise ImportError(
-            f"model {spec.name!r} needs torch and the training extra: {TRAIN} ({e})"
-        ) from e
+        raise ImportError(f"model {spec.name!r} needs torch and the training extra: {TRAIN} ({e})") from e
 
 
 def create_model(name: str, num_classes: int = 2, pretrained: bool = False):

@@ -20,6 +20,27 @@ class Budget:
         self.used -= n
 
 
+class Gate(Budget):
+    """The requests being scored: ``on_busy()`` when the first is admitted, ``on_idle()`` when the
+    last is answered (the server holds background refits while any request runs: learn.refit)."""
+
+    def __init__(self, capacity: int, on_busy=None, on_idle=None) -> None:
+        super().__init__(capacity)
+        self.on_busy, self.on_idle = on_busy, on_idle
+
+    def take(self, n: int = 1) -> bool:
+        was = self.used
+        taken = super().take(n)
+        if taken and was == 0 and self.on_busy is not None:
+            self.on_busy()
+        return taken
+
+    def give(self, n: int = 1) -> None:
+        super().give(n)
+        if self.used == 0 and self.on_idle is not None:
+            self.on_idle()
+
+
 class Held:
     """One request's share of a byte :class:`Budget`, given back whole when it is answered."""
 

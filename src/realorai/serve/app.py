@@ -32,8 +32,9 @@ from realorai import __version__, limits
 from realorai.bank.store import BankError
 from realorai.device import device_name
 from realorai.inference.detector import Detector
+from realorai.learn import refit
 from realorai.provenance import resolve
-from realorai.serve.admission import Budget
+from realorai.serve.admission import Budget, Gate
 from realorai.serve.bank_routes import check_bank, streams_router
 from realorai.serve.bank_routes import router as bank_router
 from realorai.serve.connections import install_log_filter
@@ -77,7 +78,7 @@ def create_app(settings: ServeSettings | None = None, detector: Detector | None 
         title="realorai", version=__version__, lifespan=lifespan, summary="Is this image AI-generated?", docs_url=None
     )
     app.state.settings, app.state.detector = settings, None
-    app.state.gate = Budget(settings.queue_size)
+    app.state.gate = Gate(settings.queue_size, refit.hold, refit.release)  # refits run between requests
     app.state.readers = Budget(settings.max_readers)
     app.state.buffers = Budget(int(settings.max_buffered_mb * 1e6))
     app.state.limiter = anyio.CapacityLimiter(settings.workers)

@@ -124,7 +124,7 @@ def _confirm(bank: Bank, upload, label: str, by: str, note: str, stream: str | N
     try:
         return bank_and_learn(bank, upload, label, by, note, stream)
     except ValueError as e:  # the server's path stays in the server
-        return str(e).replace(str(bank.path), "the server's bank")
+        return str(e).replace(bank.location, "the server's bank")
 
 
 def _refit(bank: Bank, stream: str, every: int) -> None:
@@ -146,3 +146,20 @@ async def streams(settings: SettingsDep):
     if bank is None:
         return {"streams": []}
     return {"streams": await anyio.to_thread.run_sync(lambda: [status(bank, s) for s in store.names(bank)])}
+
+
+@router.get("/export", responses={200: {"content": {"text/csv": {}}}})
+async def export_feed(settings: SettingsDep, since: int = Query(0, ge=0, description="The log id to resume after.")):
+    """This bank's own entries added, revoked or removed after log row ``since``, as CSV
+    (docs/BANK.md, "Subscriptions"), streamed; its first line names the checkpoint to resume from.
+    Needs an API key configured: a bank is shared with whoever holds the key."""
+    from fastapi.responses import StreamingResponse
+
+    from realorai.bank.feed import feed_lines
+
+    bank = _bank(settings)
+    if bank is None:
+        return error_response(404, "this server has no bank (REALORAI_BANK)")
+    if settings.api_key is None:
+        return error_response(403, "exports need an API key on this server (REALORAI_API_KEY)")
+    return StreamingResponse(feed_lines(bank, since), media_type="text/csv; charset=utf-8")

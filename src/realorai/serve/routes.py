@@ -21,8 +21,22 @@ router = APIRouter()
 
 
 @router.get("/healthz")
-async def healthz() -> dict:
-    return {"status": "ok"}
+async def healthz(settings: SettingsDep) -> dict:
+    """The server is up; with a bank configured, whether it can be read now (one O(1) read)."""
+    if not settings.bank:
+        return {"status": "ok"}
+    return {"status": "ok", **await anyio.to_thread.run_sync(_bank_health, settings.bank)}
+
+
+def _bank_health(location: str) -> dict:
+    from realorai.bank import Bank
+
+    try:
+        Bank(location).version()
+    except (OSError, ValueError) as e:  # BankError is a ValueError; its words name no path or URL here
+        kind = "file" if "://" not in location else "database"
+        return {"bank": "unreachable", "bank_problem": f"the bank's {kind} cannot be read: {type(e).__name__}"}
+    return {"bank": "ok"}
 
 
 @router.get("/readyz")
