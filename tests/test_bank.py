@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import located
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from typer.testing import CliRunner
 
@@ -18,6 +19,8 @@ from realorai.bank.match import Index, match_findings
 from realorai.bank.pdq import Hashed, hash_image
 from realorai.cli.main import app
 from realorai.provenance.findings import Finding, decide
+
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
 
 runner = CliRunner()
 GEMINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "c2pa-gemini5"
@@ -125,6 +128,7 @@ def test_without_a_verified_credential_nothing_is_banked_as_verified(tmp_path):
     assert result.exit_code == 3 and "no content credential that verifies" in result.output
 
 
+@pytest.mark.sqlite_only
 def test_files_that_are_not_banks_are_refused_by_name(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
     con = sqlite3.connect(tmp_path / "other.db")
@@ -153,7 +157,7 @@ def test_two_processes_adding_at_once_lose_nothing(tmp_path):
     path = str(tmp_path / "b.db")
     Bank(path, create=True)
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_writer, [(path, 0), (path, 100)])
+        pool.map(_writer, [(located(path), 0), (located(path), 100)])  # a URL on PostgreSQL
     assert len(Bank(path).entries()) == 40
 
 

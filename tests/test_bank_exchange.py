@@ -19,6 +19,8 @@ from realorai.cli.main import app as cli
 from realorai.inference.detector import Detector
 from realorai.serve import ServeSettings, create_app
 
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
+
 runner = CliRunner()
 
 
@@ -38,7 +40,7 @@ def _confirmed_bank(tmp_path, n: int = 3) -> Bank:
 
 def test_export_import_round_trip_keeps_hashes_and_names_no_paths(tmp_path):
     bank = _confirmed_bank(tmp_path)
-    result = runner.invoke(cli, ["bank", "export", "--bank", str(bank.path), "-o", str(tmp_path / "x.csv")])
+    result = runner.invoke(cli, ["bank", "export", "--bank", bank.key, "-o", str(tmp_path / "x.csv")])
     assert result.exit_code == 0 and "exported 3 entries" in result.output, result.output
     text = (tmp_path / "x.csv").read_text()
     assert str(tmp_path) not in text and "p0.png" not in text  # no path or name of the banking machine
@@ -131,7 +133,7 @@ def _client(tmp_path, **settings) -> TestClient:
 def test_api_matches_serves_thumbnails_and_takes_confirmations(tmp_path):
     bank = _confirmed_bank(tmp_path)
     copy = _jpeg(picture(2).resize((180, 180)), 75)
-    with _client(tmp_path, bank=str(bank.path)) as c:
+    with _client(tmp_path, bank=bank.key) as c:
         row = c.post("/v1/detect", files={"files": ("copy.jpg", copy, "image/jpeg")}).json()["results"][0]
         assert (row["verdict"], row["basis"]) == ("likely_ai", "match")
         plain = c.post("/v1/detect?evidence=false", files={"files": ("copy.jpg", copy, "image/jpeg")}).json()
@@ -143,10 +145,10 @@ def test_api_matches_serves_thumbnails_and_takes_confirmations(tmp_path):
         assert c.get("/v1/bank").json()["bank"]["entries"] == 3
         new = {"files": ("new.png", _jpeg(picture(30)), "image/jpeg")}
         assert c.post("/v1/bank/confirm?label=real", files=new).status_code == 403  # no API key: no confirmations
-    with _client(tmp_path, bank=str(bank.path), api_key="k", api_key_name="Mod") as c:
+    with _client(tmp_path, bank=bank.key, api_key="k", api_key_name="Mod") as c:
         assert c.post("/v1/bank/confirm?label=real", files=new).status_code == 401
         done = c.post("/v1/bank/confirm?label=real", files=new, headers={"X-API-Key": "k"}).json()
-        assert done["status"] == "banked" and Bank(bank.path).entries([done["entry"]])[0].confirmed_by == "Mod"
+        assert done["status"] == "banked" and Bank(bank.key).entries([done["entry"]])[0].confirmed_by == "Mod"
         two = {"files": [("a.png", _jpeg(picture(31))), ("b.png", _jpeg(picture(32)))]}
         assert c.post("/v1/bank/confirm?label=ai", files=two["files"], headers={"X-API-Key": "k"}).status_code == 400
         junk = {"files": ("x.png", b"not an image")}
@@ -157,7 +159,7 @@ def test_api_matches_serves_thumbnails_and_takes_confirmations(tmp_path):
         assert c.get("/v1/bank/entries/1/thumbnail").status_code == 404
 
 
-def test_a_server_learns_signed_uploads_and_refuses_a_bad_bank(tmp_path):
+def test_a_server_learns_signed_uploads_and_refuses_a_bad_bank(tmp_path, bank_engine):
     pytest.importorskip("c2pa")
     from c2pa_fixtures import make_ca_and_signer, sign_jpeg
 
@@ -173,6 +175,8 @@ def test_a_server_learns_signed_uploads_and_refuses_a_bad_bank(tmp_path):
         stripped = _jpeg(Image.open(tmp_path / "signed.jpg").resize((200, 200)), 70)
         row = c.post("/v1/detect", files={"files": ("s.jpg", stripped)}).json()["results"][0]
         assert (row["verdict"], row["basis"]) == ("real", "match")
+    if bank_engine != "sqlite":
+        return  # the rest is about a file that is not SQLite at all
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
     junk = str(tmp_path / "junk.db")
     with pytest.raises(ValueError, match="junk.db: not a realorai bank"), _client(tmp_path, bank=junk):
@@ -189,24 +193,47 @@ class _Random:
         self.h = rng.integers(0, 256, (n, 32), dtype=np.uint8)
 
     def hashes(self):
-        return np.arange(1, len(self.h) + 1), self.h, ("random", 0), 0
+        return np.arange(1, len(self.h) + 1), self.h, np.zeros(len(self.h), np.uint8), ("random", 0), 0
+
+
+def _big(hashes):
+    from realorai.bank import mih
+
+    before, mih.BIG_FROM = mih.BIG_FROM, 0
+    try:
+        return mih.ChunkTables(hashes)
+    finally:
+        mih.BIG_FROM = before
 
 
 def test_multi_index_search_finds_exactly_what_a_scan_finds(monkeypatch):
     from realorai.bank.match import MIH_FROM, Index
+    from realorai.bank.mih import ChunkTables
 
     bank = _Random(MIH_FROM + 5000)
     rng = np.random.default_rng(7)
-    queries = rng.integers(0, 256, (8, 32), dtype=np.uint8)
+    queries = rng.integers(0, 256, (9, 32), dtype=np.uint8)
     for v, (row, k) in enumerate([(5, 0), (50, 1), (500, 15), (5000, 30), (9000, 31), (12000, 32), (15000, 40)]):
         bits = np.unpackbits(bank.h[row].copy())
         bits[rng.choice(256, k, replace=False)] ^= 1
         queries[v] = np.packbits(bits)
+    # The hardest 31 for 11 chunks of 23 bits: 3 bits in each of 10 chunks and 1 in the 3 bits no chunk holds.
+    bits = np.unpackbits(bank.h[7000].copy())
+    bits[[23 * k + j for k in range(10) for j in (0, 7, 22)] + [254]] ^= 1
+    queries[7] = np.packbits(bits)
+    # ... and for 16 chunks of 16 bits: 2 bits in each of 15 chunks, 1 in the last.
+    bits = np.unpackbits(bank.h[8000].copy())
+    bits[[16 * k + j for k in range(15) for j in (0, 15)] + [250]] ^= 1
+    queries[8] = np.packbits(bits)
     fast, scan = Index(bank, "auto"), Index(bank, "numpy")
     assert fast._tables is not None and scan._tables is None
+    for big in (False, True):  # both layouts: 16 chunks of 16 bits, and 11 of 23 (from 2^21 hashes)
+        fast._tables = ChunkTables(bank.h) if not big else _big(bank.h)
+        assert fast._tables.bits == (23 if big else 16)
+        assert fast.nearest(queries, 31) == scan.nearest(queries, 31)
     found = fast.nearest(queries, 31)
     assert found == scan.nearest(queries, 31)
-    assert {i - 1 for i in found} == {5, 50, 500, 5000, 9000}  # 32 and 40 bits away: beyond the radius
+    assert {i - 1 for i in found} == {5, 50, 500, 5000, 9000, 7000, 8000}  # 32 and 40 bits away: beyond the radius
     assert fast.nearest(queries, 50) == scan.nearest(queries, 50)  # wider radii scan
     monkeypatch.setenv("REALORAI_BANK_POSSIBLE", "never")
     assert Index(bank, "numpy").possible is False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from test_bank import picture
 from typer.testing import CliRunner
 
@@ -14,6 +15,8 @@ from realorai.bank.add import add_one
 from realorai.bank.match import index_for
 from realorai.bank.pdq import hash_image
 from realorai.cli.main import app
+
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
 
 runner = CliRunner()
 
@@ -75,3 +78,13 @@ def test_a_source_switched_off_stops_matching_and_keeps_its_entries(tmp_path):
     log = runner.invoke(app, ["bank", "log", *where]).stdout
     assert "source-off source 'teamB'" in log and "dana" in log
     assert runner.invoke(app, ["bank", "source-off", "nobody", *where]).exit_code == 2
+
+
+def test_every_bank_module_runs_on_both_engines():
+    from pathlib import Path
+
+    from conftest import BANK_MODULES
+
+    for name in BANK_MODULES:
+        text = (Path(__file__).parent / f"{name}.py").read_text()
+        assert 'pytestmark = pytest.mark.usefixtures("bank_engine")' in text, name

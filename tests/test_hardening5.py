@@ -28,6 +28,8 @@ from realorai.bank.store import BankError
 from realorai.cli.main import app
 from realorai.inference.detector import Detector
 
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
+
 runner = CliRunner()
 HASH = "b" * 64
 
@@ -100,7 +102,7 @@ def test_a_damaged_source_types_field_never_aborts_a_match(tmp_path):
     h = hash_image(tmp_path / "p.png")
     bank.add([Entry(pdq=h.hex, quality=h.quality, sha256="1" * 64, label="ai", evidence="c2pa-verified",
                     signer="S", source_types="not json")])  # fmt: skip
-    result = runner.invoke(app, ["predict", str(tmp_path / "p.png"), "--bank", str(bank.path), "--json"])
+    result = runner.invoke(app, ["predict", str(tmp_path / "p.png"), "--bank", bank.key, "--json"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
     assert (row["verdict"], row["basis"]) == ("ai", "match") and "unreadable source types" in row["why"]
@@ -207,6 +209,7 @@ def test_remove_then_add_is_seen_by_a_running_index_and_ids_are_never_reused(tmp
     assert index_for(bank).matching() == {a}
 
 
+@pytest.mark.sqlite_only  # it reads SQLite's statement trace; PostgreSQL runs the same SQL
 def test_the_change_check_reads_no_entries(tmp_path, monkeypatch):
     bank = Bank(tmp_path / "b.db", create=True)
     bank.add([_confirmed(pdq=f"{i:064x}") for i in range(50)])
@@ -225,6 +228,7 @@ def test_the_change_check_reads_no_entries(tmp_path, monkeypatch):
     assert seen and not any("entries" in s for s in seen), seen
 
 
+@pytest.mark.sqlite_only
 def test_a_version_1_bank_is_upgraded_in_place(tmp_path):
     path = tmp_path / "v1.db"
     con = sqlite3.connect(path)
@@ -275,13 +279,13 @@ def test_a_revoke_between_a_kill_and_resume_rescores_the_rows_it_decided(tmp_pat
 
     out = tmp_path / "scan.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        run_batch([str(folder)], out, detector, chunk=2, show_progress=False, engine=killed, bank=str(bank.path))
+        run_batch([str(folder)], out, detector, chunk=2, show_progress=False, engine=killed, bank=bank.key)
     committed = [json.loads(x) for p in parts_dir(out).glob("part-*.jsonl") for x in p.read_text().splitlines()]
     assert all(c["bank"] == list(bank.version()) for c in committed)  # the bank state each row was scored with
     assert any(c["row"]["basis"] == "match" for c in committed)
     bank.revoke([entry], "mistaken")
     log: list[str] = []
-    run_batch([str(folder)], out, detector, resume=True, chunk=2, show_progress=False, bank=str(bank.path),
+    run_batch([str(folder)], out, detector, resume=True, chunk=2, show_progress=False, bank=bank.key,
               log=log.append)  # fmt: skip
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 4 and not any(r["basis"] == "match" for r in rows)
@@ -471,6 +475,7 @@ def _read_only_mount(folder: Path, code: str) -> subprocess.CompletedProcess:
     return subprocess.run(["unshare", "-rm", "sh", "-c", script, code], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.sqlite_only
 def test_a_bank_on_a_read_only_mount_can_be_queried(tmp_path):
     if shutil.which("unshare") is None or subprocess.run(["unshare", "-rm", "true"]).returncode:
         pytest.skip("needs unshare (user and mount namespaces) to mount a folder read-only")
@@ -496,6 +501,7 @@ except ValueError as e:
     assert "likely_ai match" in out.stdout and "read-only here" in out.stdout, out.stdout
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_says_so(tmp_path, monkeypatch):
     bank = Bank(tmp_path / "b.db", create=True)
     connect = Bank._connect
@@ -508,10 +514,11 @@ def test_a_full_disk_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(Bank, "_connect", tiny)
     with pytest.raises(BankError, match="disk is full"):
         bank.add([_confirmed(pdq=f"{i:064x}", note="x" * 2000) for i in range(200)])
-    result = runner.invoke(app, ["bank", "revoke", "1", "--bank", str(bank.path)])
+    result = runner.invoke(app, ["bank", "revoke", "1", "--bank", bank.key])
     assert "unexpected" not in result.output
 
 
+@pytest.mark.sqlite_only
 def test_a_bank_deleted_under_a_running_server(tmp_path, caplog):
     from fastapi.testclient import TestClient
 
@@ -519,7 +526,7 @@ def test_a_bank_deleted_under_a_running_server(tmp_path, caplog):
 
     bank = Bank(tmp_path / "a.db", create=True)
     add_one(bank, _save(tmp_path / "p.png", picture(2)), label="ai", by="alice")
-    with TestClient(create_app(ServeSettings(bank=str(bank.path)), Detector.default()),
+    with TestClient(create_app(ServeSettings(bank=bank.key), Detector.default()),
                     base_url="http://127.0.0.1") as c:  # fmt: skip
         files = {"files": ("p.png", _jpeg(picture(2)))}
         assert c.post("/v1/detect", files=files).status_code == 200
@@ -541,6 +548,7 @@ def _save(path: Path, img: Image.Image) -> Path:
 # 10. Plain errors; 11. -q.
 
 
+@pytest.mark.sqlite_only
 def test_plain_errors_where_there_were_tracebacks(tmp_path):
     text = ("signal_type,signal,quality,label,sha256\n"
             f"pdq,{HASH},²,ai,\npdq,{HASH},90,ai,xyz\npdq,{'c' * 64},90,ai,\n")  # fmt: skip

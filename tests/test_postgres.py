@@ -196,21 +196,26 @@ def test_when_the_database_goes_away_the_server_says_so_and_comes_back_with_it(p
 
     own = pg.Server()  # its own cluster: this test stops it
     try:
+        from realorai.bank.add import add_one
+
         url = own.url("bank")
-        Bank(url, create=True)
         picture(8).save(tmp_path / "p.png")
-        data = (tmp_path / "p.png").read_bytes()
+        picture(41).save(tmp_path / "new.png")
+        assert add_one(Bank(url, create=True), tmp_path / "p.png", None, "ai", "alice").status == "banked"
+        data, new = (tmp_path / "p.png").read_bytes(), (tmp_path / "new.png").read_bytes()
         with serving(url) as server:
             assert httpx.get(server + "/healthz").json() == {"status": "ok", "bank": "ok"}
+            assert _detect(server, data)["basis"] == "match"
             own.halt()
             health = httpx.get(server + "/healthz").json()
             assert health["bank"] == "unreachable" and "127.0.0.1" not in health["bank_problem"]
-            r = httpx.post(server + "/v1/detect", files={"files": ("p.png", data)}, headers={"X-API-Key": "k"},
-                           timeout=60)  # fmt: skip
-            row = r.json()["results"][0]
-            assert r.status_code == 503 and row["verdict"] == "error" and "bank" in row["error"]
+            assert health["matching"] == "from this server's last index of the bank (1 entries)"
+            row = _detect(server, data)  # still answered, and the match says what it rests on
+            assert row["basis"] == "match" and row["verdict"] == "likely_ai"
+            assert "last copy of the bank's index" in " ".join(f["what"] for f in row["findings"])
+            assert _detect(server, new)["basis"] != "match"
             own.start()
             _until(lambda: httpx.get(server + "/healthz").json()["bank"] == "ok", 30)
-            assert _detect(server, data)["verdict"] != "error"
+            assert "last copy" not in " ".join(f["what"] for f in _detect(server, data)["findings"])
     finally:
         own.stop()

@@ -14,6 +14,8 @@ from test_streams import desk  # noqa: F401  (the fixture: stream 'desk', versio
 from realorai.bank import Bank
 from realorai.learn import refit, store
 
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
+
 
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_dataset, smooth_image
+from conftest import located, make_dataset, smooth_image
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -18,6 +18,8 @@ from realorai.bank import Bank
 from realorai.cli.main import app
 from realorai.inference.detector import Detector
 from realorai.learn import loop, store
+
+pytestmark = pytest.mark.usefixtures("bank_engine")  # every test here runs on SQLite and on PostgreSQL
 
 runner = CliRunner()
 
@@ -116,7 +118,7 @@ def test_a_new_version_written_by_another_process_is_seen_at_the_next_request(de
     with TestClient(create_app(ServeSettings(bank=str(desk)), Detector.default()), base_url="http://127.0.0.1") as c:
         assert "(version 1)" in c.post("/v1/detect?stream=desk", files=files).json()["results"][0]["reliability"]
         other = subprocess.run([sys.executable, "-m", "realorai", "learn", "fit", "--stream", "desk", "--bank",
-                                str(desk)], capture_output=True, text=True, timeout=300)  # fmt: skip
+                                located(desk)], capture_output=True, text=True, timeout=300)  # fmt: skip
         assert other.returncode == 0 and "version 2" in other.stdout, other.stderr
         assert "(version 2)" in c.post("/v1/detect?stream=desk", files=files).json()["results"][0]["reliability"]
 

@@ -17,15 +17,18 @@ Findings and what they decide (``provenance.findings.decide``; README, docs/BANK
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
+from realorai.bank.engine import is_url
 from realorai.bank.mih import EXACT_TO, ChunkTables
 from realorai.bank.pdq import Hashed, distances
-from realorai.bank.store import Bank, Entry
+from realorai.bank.store import Bank, BankError, Entry
 from realorai.provenance.findings import Finding
 
 MATCH = 31
@@ -41,6 +44,7 @@ class Match:
     distance: int
     variant: int  # which of the query's dihedral hashes came closest (0: as is)
     box: tuple[int, int, int, int] | None = None  # the picture recovered inside the image, if that matched
+    stale: str = ""  # matched by the last index while the bank cannot be read: since when, and why
 
 
 def _faiss():
@@ -66,10 +70,12 @@ class Index:
 
     def __init__(self, bank: Bank, engine: str = "auto", possible: bool | None = None) -> None:
         self.bank = bank
-        self.ids, hashes, self.state, self.log_id = bank.hashes()
+        self.ids, hashes, self.codes, self.state, self.log_id = bank.hashes()
         # Changes applied since the build (``update``): entries added (searched by a scan of their
         # own) and entries that stopped matching (left out of every answer).
         self.new_ids, self.new_hashes = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
+        self.new_codes = np.zeros(0, np.uint8)
+        self.stale = ""  # set while the bank cannot be read and this index answers for it (index_for)
         self.dead: set[int] = set()
         self.hashes = np.ascontiguousarray(hashes)
         self.possible = possible if possible is not None else _possible_default(len(self.ids))
@@ -105,9 +111,10 @@ class Index:
         added = [r.entry for r in rows if r.action == "add"]
         gone = {r.entry for r in rows if r.action in ("revoke", "remove")}
         if added:
-            ids, hexes = self.bank.matching(added)
+            ids, hexes, codes = self.bank.matching(added)
             hashes = np.frombuffer(bytes.fromhex("".join(hexes)), np.uint8).reshape(-1, 32)
             self.new_ids = np.r_[self.new_ids, np.array(ids, np.int64)]
+            self.new_codes = np.r_[self.new_codes, np.array(codes, np.uint8)]
             self.new_hashes = np.concatenate([self.new_hashes, hashes])
         self.dead |= gone
         if rows:
@@ -162,9 +169,37 @@ class Index:
             for i, (d, v) in self.nearest(hashes, radius).items():
                 if i not in found or d < found[i][0]:
                     found[i] = (d, v, box)
-        entries = {e.id: e for e in self.bank.entries(list(found))} if found else {}
-        matches = [Match(entries[i], d, v, box) for i, (d, v, box) in found.items() if i in entries]
+        entries = self._entries(list(found)) if found else {}
+        matches = [Match(entries[i], d, v, box, self.stale) for i, (d, v, box) in found.items() if i in entries]
         return sorted(matches, key=lambda m: (m.distance, m.entry.id))
+
+    def _code(self, entry: int) -> int:
+        """The entry's code (label, kind of evidence): ``ids`` are sorted, the additions few."""
+        at = int(np.searchsorted(self.ids, entry))
+        if at < len(self.ids) and self.ids[at] == entry:
+            return int(self.codes[at])
+        added = np.flatnonzero(self.new_ids == entry)
+        return int(self.new_codes[added[-1]]) if len(added) else 0
+
+    def _entries(self, ids: list[int]) -> dict[int, Entry]:
+        """The matched entries as the bank has them; while it cannot be read (``stale``), as this
+        index knows them: the label and the kind of evidence, the details said to be unavailable."""
+        if not self.stale:
+            return {e.id: e for e in self.bank.entries(ids)}
+        unknown = "details unavailable while the bank cannot be read"
+        out = {}
+        for i in ids:
+            code = self._code(i)
+            verified = bool(code & 2)
+            out[i] = Entry(pdq="0" * 64, quality=0, sha256="", label="ai" if code & 1 else "real", id=i,
+                           evidence="c2pa-verified" if verified else "confirmed", signer=unknown if verified else "",
+                           confirmed_by=unknown, added_at="")  # fmt: skip
+        return out
+
+
+def cached(location: str) -> Index | None:
+    """The index this process holds for a bank (``/healthz`` says what it answers from)."""
+    return next((i for (key, _), i in _indexes.items() if key == location), None)
 
 
 def _possible_default(n: int) -> bool:
@@ -182,10 +217,25 @@ def index_for(bank: Bank | str, engine: str = "auto") -> Index:
     """The bank's index, kept current: the bank's change counter (one primary-key read per query)
     says when it changed, and the index applies the log's new rows (``Index.update``), rebuilding
     only when a source was switched or changes piled up."""
-    bank = bank if isinstance(bank, Bank) else Bank(bank)
-    key = (bank.key, engine)
-    state = bank.version()
+    try:
+        bank = bank if isinstance(bank, Bank) else Bank(bank)
+        key = (bank.key, engine)
+        state = bank.version()
+    except BankError as e:
+        # A database that cannot be reached: answer from the last index, and say so in every match
+        # (a revocation made meanwhile cannot be seen). A file that is gone is not covered: that is
+        # a mistake to fix, not an outage to ride out.
+        last = _indexes.get((bank.key if isinstance(bank, Bank) else str(bank), engine))
+        if last is None or not is_url(last.bank.key):
+            raise
+        if not last.stale:
+            last.stale = f"since {datetime.now(UTC).strftime('%H:%M UTC')}"
+            logging.getLogger("realorai.bank").error("bank unreachable (%s): matching from the last index, %d entries",
+                                                     type(e).__name__, len(last))  # fmt: skip
+        return last
     index = _indexes.get(key)
+    if index is not None:
+        index.stale = ""
     if index is None or index.state != state:
         with _lock:  # one update or rebuild at a time, however many threads ask
             index = _indexes.get(key)
@@ -209,6 +259,15 @@ def _source_types(e: Entry) -> str:
 
 
 def describe(m: Match) -> Finding:
+    finding = _describe(m)
+    if m.stale:  # a match from the last index while the bank cannot be read: it may have been revoked since
+        what = (f"{finding.what} [matched against this server's last copy of the bank's index: the bank cannot "
+                f"be read {m.stale}; a revocation made since is not seen]")  # fmt: skip
+        finding = Finding(finding.source, what, finding.strength, finding.points_to, {**finding.value, "stale": True})
+    return finding
+
+
+def _describe(m: Match) -> Finding:
     e = m.entry
     how = f" ({VARIANTS[m.variant]})" if m.variant else ""
     # A picture recovered inside a screenshot or a captioned copy: say where, so it can be checked.

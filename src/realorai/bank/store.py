@@ -50,6 +50,7 @@ def check_source_name(name: str) -> bool:
 
 
 BUMP = "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'"
+CODE = "CASE WHEN label = 'ai' THEN 1 ELSE 0 END + CASE WHEN evidence = 'c2pa-verified' THEN 2 ELSE 0 END"
 # The entries a lookup may match: not revoked, and not from a source switched off.
 MATCHING = "revoked_at = '' AND source NOT IN (SELECT name FROM sources WHERE enabled = 0)"
 
@@ -186,26 +187,28 @@ class Bank:
         rows = self.read(f"SELECT {', '.join(COLUMNS)} FROM entries WHERE sha256 = ?", [sha256])
         return [Entry(**dict(zip(COLUMNS, r, strict=True))) for r in rows]
 
-    def hashes(self) -> tuple[np.ndarray, np.ndarray, tuple[str, int], int]:
-        """(ids, (n, 32) uint8 hashes) of the entries that match (not revoked, their source not
-        switched off), the bank state and the last log id they were read at (one read
-        transaction: the index, its state and its place in the log agree)."""
+    def hashes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, int], int]:
+        """(ids, (n, 32) uint8 hashes, codes) of the entries that match (not revoked, their source
+        not switched off), the bank state and the last log id they were read at (one read
+        transaction: the index, its state and its place in the log agree). A code is 1 for label
+        ai, plus 2 for c2pa-verified: what an index needs to answer while the bank cannot be read."""
         try:
             with contextlib.closing(self._connect()) as con:
                 con.execute("BEGIN" if self.engine == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ")
                 state = self._state(con)
                 head = log_head(con)
-                cur = self.db.stream(con, f"SELECT id, pdq FROM entries WHERE {MATCHING} ORDER BY id")
-                ids, hashes = [], []
+                cur = self.db.stream(con, f"SELECT id, pdq, {CODE} FROM entries WHERE {MATCHING} ORDER BY id")
+                ids, hashes, codes = [], [], []
                 while rows := cur.fetchmany(100_000):  # decoded a page at a time: memory ~ the arrays
                     ids.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+                    codes.append(np.fromiter((r[2] for r in rows), np.uint8, len(rows)))
                     hashes.append(self._decoded(rows))
                 con.execute("COMMIT")
         except self.db.errors as e:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
         if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), state, head
-        return np.concatenate(ids), np.concatenate(hashes), state, head
+            return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), np.zeros(0, np.uint8), state, head
+        return np.concatenate(ids), np.concatenate(hashes), np.concatenate(codes), state, head
 
     def _decoded(self, rows: list) -> np.ndarray:
         """(n, 32) uint8 hashes of (id, hex) rows; a damaged one is refused naming its entry."""
@@ -265,14 +268,14 @@ class Bank:
         except self.db.errors as e:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
-    def matching(self, ids: list[int]) -> tuple[list[int], list[str]]:
-        """(ids, PDQ hex) of those of ``ids`` that match now (an index's update reads its additions)."""
+    def matching(self, ids: list[int]) -> tuple[list[int], list[str], list[int]]:
+        """(ids, PDQ hex, codes) of those of ``ids`` that match now (an index's update reads its additions)."""
         rows = []
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
-            rows += self.read(f"SELECT id, pdq FROM entries WHERE {MATCHING} AND id IN ({', '.join('?' * len(part))})",
-                              part)  # fmt: skip
-        return [r[0] for r in rows], [r[1] for r in rows]
+            rows += self.read(f"SELECT id, pdq, {CODE} FROM entries WHERE {MATCHING} AND id IN "
+                              f"({', '.join('?' * len(part))})", part)  # fmt: skip
+        return [r[0] for r in rows], [r[1] for r in rows], [int(r[2]) for r in rows]
 
     def active_ids(self) -> set[int]:
         """The ids of the entries that match now (not revoked, not removed, their source on)."""

@@ -34,8 +34,13 @@ def _bank_health(location: str) -> dict:
     try:
         Bank(location).version()
     except (OSError, ValueError) as e:  # BankError is a ValueError; its words name no path or URL here
+        from realorai.bank.match import cached
+
         kind = "file" if "://" not in location else "database"
-        return {"bank": "unreachable", "bank_problem": f"the bank's {kind} cannot be read: {type(e).__name__}"}
+        last = cached(location) if kind == "database" else None
+        matching = f"from this server's last index of the bank ({len(last)} entries)" if last else "none"
+        return {"bank": "unreachable", "bank_problem": f"the bank's {kind} cannot be read: {type(e).__name__}",
+                "matching": matching}  # fmt: skip
     return {"bank": "ok"}
 
 
