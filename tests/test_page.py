@@ -271,6 +271,7 @@ def test_page_scores_by_a_chosen_stream_and_its_confirmations_teach_it(browser, 
         expect(page.locator("#streamrow")).to_be_visible(timeout=30_000)
         page.select_option("#stream", "desk")
         expect(page.locator("#streaminfo")).to_contain_text("24 AI + 24 real confirmations; version 1")
+        expect(page.locator("#streamfoot")).to_be_visible()  # the footer no longer speaks for the shipped model alone
         page.set_input_files("#files", [str(tmp_path / "new.png")])
         card = page.locator("#results .card").filter(has_text="new.png")
         expect(card.locator("[data-testid=reliability]")).to_contain_text("stream 'desk' (version 1)", timeout=60_000)
