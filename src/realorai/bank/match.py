@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,10 +52,11 @@ def _faiss():
     try:
         import faiss
     except ImportError:
-        return None
+        faiss = None
     return faiss
 
 
+RETRY_S = 5.0  # an unreachable database is tried again at most this often (a connect may take 10 s)
 REBUILD_AFTER = 50_000  # changes applied on top of a build before the next full rebuild
 MIH_FROM = 20_000  # banked hashes from which the decisive radius is searched by multi-index hashing
 SCAN_POSSIBLE_UP_TO = 200_000  # banked hashes up to which the 32-50 band is searched by default
@@ -76,6 +78,7 @@ class Index:
         self.new_ids, self.new_hashes = np.zeros(0, np.int64), np.zeros((0, 32), np.uint8)
         self.new_codes = np.zeros(0, np.uint8)
         self.stale = ""  # set while the bank cannot be read and this index answers for it (index_for)
+        self.retry_at = 0.0  # while stale: when to try the database again
         self.dead: set[int] = set()
         self.hashes = np.ascontiguousarray(hashes)
         self.possible = possible if possible is not None else _possible_default(len(self.ids))
@@ -95,14 +98,12 @@ class Index:
         return len(self.ids) + len(self.new_ids) - len(self.dead)
 
     def matching(self) -> set[int]:
-        """The ids this index matches now: those it was built with and those added since, less
-        those revoked or removed since."""
+        """The ids this index matches now: built with or added since, less those gone since."""
         return ({int(i) for i in self.ids} | {int(i) for i in self.new_ids}) - self.dead
 
     def update(self, state) -> bool:
-        """Apply the bank's log since this index was built or last updated: O(changes), never a
-        full rebuild for one change. False when a rebuild is due instead (a source switched off
-        or on, or more changes than ``REBUILD_AFTER`` piled up)."""
+        """Apply the bank's log since the last build or update: O(changes), never a rebuild for one
+        change. False when a rebuild is due (a source switched, or ``REBUILD_AFTER`` changes)."""
         from realorai.bank.log import read_log
 
         rows = read_log(self.bank, self.log_id, REBUILD_AFTER + 1)
@@ -197,8 +198,7 @@ class Index:
         return out
 
 
-def cached(location: str) -> Index | None:
-    """The index this process holds for a bank (``/healthz`` says what it answers from)."""
+def cached(location: str) -> Index | None:  # what /healthz says matching runs from
     return next((i for (key, _), i in _indexes.items() if key == location), None)
 
 
@@ -217,17 +217,20 @@ def index_for(bank: Bank | str, engine: str = "auto") -> Index:
     """The bank's index, kept current: the bank's change counter (one primary-key read per query)
     says when it changed, and the index applies the log's new rows (``Index.update``), rebuilding
     only when a source was switched or changes piled up."""
+    held = None if isinstance(bank, Bank) else _indexes.get((str(bank), engine))
+    if held is not None and held.stale and time.monotonic() < held.retry_at:
+        return held  # the database was unreachable a moment ago: no request waits on a connect timeout
     try:
         bank = bank if isinstance(bank, Bank) else Bank(bank)
         key = (bank.key, engine)
         state = bank.version()
     except BankError as e:
-        # A database that cannot be reached: answer from the last index, and say so in every match
-        # (a revocation made meanwhile cannot be seen). A file that is gone is not covered: that is
-        # a mistake to fix, not an outage to ride out.
+        # A database out of reach: answer from the last index, saying so in every match (a revocation
+        # made meanwhile is not seen). Not for a file that is gone: a mistake to fix, not an outage.
         last = _indexes.get((bank.key if isinstance(bank, Bank) else str(bank), engine))
         if last is None or not is_url(last.bank.key):
             raise
+        last.retry_at = time.monotonic() + RETRY_S
         if not last.stale:
             last.stale = f"since {datetime.now(UTC).strftime('%H:%M UTC')}"
             logging.getLogger("realorai.bank").error("bank unreachable (%s): matching from the last index, %d entries",
