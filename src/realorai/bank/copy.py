@@ -18,7 +18,7 @@ BATCH = 1000
 
 def copy(src: Bank, dst: Bank, progress=None) -> dict[str, int]:
     """Copy ``src`` into the new bank ``dst``; rows copied per table."""
-    have = src.tables()
+    have = {t for t in TABLES if src.has_table(t)}
     if "streams" in have:
         from realorai.bank.schema import STREAM_TABLES
 
@@ -28,18 +28,18 @@ def copy(src: Bank, dst: Bank, progress=None) -> dict[str, int]:
     if dst.read("SELECT count(*) FROM entries")[0][0] or dst.read("SELECT count(*) FROM log")[0][0]:
         raise BankError(f"{dst.location}: not a new bank (it has entries or a log): copy into a new one")
     counts = {}
-    with dst.transaction(bump=False) as out, contextlib.closing(src._connect()) as con:
-        con.execute("BEGIN" if src.engine == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+    with dst.transaction(bump=False) as out, contextlib.closing(src.db.connect_own()) as con:
+        src.db.begin_read(con)
         for table in (t for t in TABLES if t in have):
-            counts[table] = _copy_table(con, out, table, progress)
+            with contextlib.closing(src.db.stream(con, f"SELECT * FROM {table}")) as cur:  # a page at a time
+                counts[table] = _copy_table(cur, out, table, progress)
         for table in (t for t in SEQUENCES if t in have):
             dst.db.set_next_id(out, table, src.db.next_id(con, table))
         con.execute("COMMIT")
     return counts
 
 
-def _copy_table(con, out, table: str, progress) -> int:
-    cur = con.execute(f"SELECT * FROM {table}")
+def _copy_table(cur, out, table: str, progress) -> int:
     columns = [d[0] for d in cur.description]
     if table == "meta":
         out.execute("DELETE FROM meta")  # the source's format, version, id and counter replace the new bank's

@@ -46,6 +46,9 @@ class Sqlite:
     def __init__(self, path: Path) -> None:
         self.path, self.uri = path, None
 
+    def connect_own(self) -> sqlite3.Connection:
+        return self.connect()  # every SQLite connection is its own
+
     def connect(self) -> sqlite3.Connection:
         if self.uri is not None:
             return sqlite3.connect(self.uri, uri=True, timeout=60, isolation_level=None)
@@ -58,8 +61,17 @@ class Sqlite:
         con.execute("BEGIN IMMEDIATE")
 
     @staticmethod
+    def begin_read(con) -> None:
+        """A read transaction: one consistent state for several queries (WAL: writers go on)."""
+        con.execute("BEGIN")
+
+    @staticmethod
     def tables(con) -> set[str]:
         return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    @staticmethod
+    def has_table(con, name: str) -> bool:
+        return bool(con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone())
 
     @staticmethod
     def stream(con, sql: str, args=()):
@@ -89,8 +101,8 @@ class PgConnection:
     """A psycopg connection that speaks the bank's SQL (``?`` placeholders) in autocommit mode,
     transactions opened and closed by the caller's BEGIN / COMMIT, as SQLite's are."""
 
-    def __init__(self, raw, owner: Postgres) -> None:
-        self.raw, self.owner = raw, owner
+    def __init__(self, raw, owner: Postgres | None) -> None:
+        self.raw, self.owner = raw, owner  # owner None: a connection of its own, closed when done
 
     def execute(self, sql: str, args=()):
         return self.raw.execute(pg_sql(sql), list(args) if args else None)
@@ -107,10 +119,11 @@ class PgConnection:
 
     def close(self) -> None:
         """Back to this thread's slot (kept open), unless it broke or is mid-transaction."""
-        if self.raw.closed or self.raw.broken or self.in_transaction:
+        if self.owner is None or self.raw.closed or self.raw.broken or self.in_transaction:
             with contextlib.suppress(Exception):
                 self.raw.close()
-            self.owner.local.con = None
+            if self.owner is not None:
+                self.owner.local.con = None
 
 
 def pg_sql(sql: str) -> str:
@@ -147,6 +160,13 @@ class Postgres:
         self.errors = (psycopg.OperationalError, psycopg.errors.QueryCanceled)
         self.damaged = (psycopg.DatabaseError,)
 
+    def connect_own(self) -> PgConnection:
+        """A connection of its own, closed when done: for a read that stays open while its rows are
+        consumed (a generator), so that this thread's kept connection stays free meanwhile."""
+        import psycopg
+
+        return PgConnection(psycopg.connect(self.url, autocommit=True, connect_timeout=10), None)
+
     def connect(self) -> PgConnection:
         import psycopg
 
@@ -162,9 +182,18 @@ class Postgres:
         con.execute("SELECT pg_advisory_xact_lock(?)", [LOCK])
 
     @staticmethod
+    def begin_read(con) -> None:
+        con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+
+    @staticmethod
     def tables(con) -> set[str]:
         rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
         return {r[0] for r in rows.fetchall()}
+
+    @staticmethod
+    def has_table(con, name: str) -> bool:
+        """One catalogue lookup by name in the search path (information_schema is far slower)."""
+        return con.execute("SELECT to_regclass(?) IS NOT NULL", [name]).fetchone()[0]
 
     @staticmethod
     def stream(con, sql: str, args=()):

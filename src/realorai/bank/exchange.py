@@ -62,20 +62,30 @@ def _restored(value: str) -> str:
     return value[1:] if value.startswith("'") and _FORMULA.match(value[1:]) else value
 
 
-def _export_lines(bank: Bank, include_revoked: bool) -> Iterator[str]:
-    """The export, line by line, straight from the bank (no list of every entry in memory)."""
+def csv_lines(rows: Iterable[list]) -> Iterator[str]:
+    """Each row as one CSV line, written as it comes (an export and a feed stream through this)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    yield f"{FORMAT_LINE}, route {ROUTE}\n"
-    yield ",".join(COLUMNS) + "\n"
-    where = "" if include_revoked else " WHERE revoked_at = ''"
-    for row in bank.rows(f"SELECT {', '.join(STORED)} FROM entries{where} ORDER BY id"):
-        d = dict(zip(STORED, row, strict=True))
-        d["signal"] = d["pdq"]
-        writer.writerow(["pdq", *(_neutral(str(d[c])) for c in COLUMNS[1:])])
+    for row in rows:
+        writer.writerow(row)
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
+
+
+def _export_lines(bank: Bank, include_revoked: bool) -> Iterator[str]:
+    """The export, line by line, straight from the bank (no list of every entry in memory)."""
+    yield f"{FORMAT_LINE}, route {ROUTE}\n"
+    yield ",".join(COLUMNS) + "\n"
+    where = "" if include_revoked else " WHERE revoked_at = ''"
+
+    def entry_rows() -> Iterator[list[str]]:
+        for row in bank.rows(f"SELECT {', '.join(STORED)} FROM entries{where} ORDER BY id"):
+            d = dict(zip(STORED, row, strict=True))
+            d["signal"] = d["pdq"]
+            yield ["pdq", *(_neutral(str(d[c])) for c in COLUMNS[1:])]
+
+    yield from csv_lines(entry_rows())
 
 
 def export_rows(bank: Bank, include_revoked: bool = False) -> str:

@@ -17,15 +17,13 @@ resumes exactly where the last committed batch ended.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from realorai.bank.exchange import COLUMNS, _neutral, _records, _row
-from realorai.bank.log import write_log
+from realorai.bank.exchange import COLUMNS, _neutral, _records, _row, csv_lines
+from realorai.bank.log import HEAD, write_log
 from realorai.bank.pdq import ROUTE
-from realorai.bank.sources import ensure
+from realorai.bank.sources import advance, ensure
 from realorai.bank.store import Bank, Entry
 
 FEED_LINE = "# realorai bank changes, format 1"
@@ -35,11 +33,14 @@ PAGE = 1000
 
 def feed_lines(bank: Bank, since: int) -> Iterator[str]:
     """The feed after log row ``since``, line by line, up to the log's head when it started."""
-    head = int(bank.read("SELECT coalesce(max(id), 0) FROM log")[0][0])  # rows after it wait for the next pull
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    head = int(bank.read(HEAD)[0][0])  # rows written after it wait for the next pull
     yield f"{FEED_LINE}, route {ROUTE}, checkpoint {head}\n"
     yield ",".join(FEED_COLUMNS) + "\n"
+    yield from csv_lines(_feed_rows(bank, since, head))
+
+
+def _feed_rows(bank: Bank, since: int, head: int) -> Iterator[list[str]]:
+    """The feed's rows after log row ``since`` up to ``head``, read a page at a time."""
     stored = "e.pdq, e.quality, e.label, e.evidence, e.signer, e.manifest_id, e.source_types, e.confirmed_by, " \
              "e.note, e.added_at, e.route, e.sha256"  # fmt: skip
     at = since
@@ -51,10 +52,7 @@ def feed_lines(bank: Bank, since: int) -> Iterator[str]:
             if action == "add" and present is None:
                 continue  # added, then removed before this pull: its remove row follows
             fields = ["pdq", *map(str, values)] if action == "add" else [""] * len(COLUMNS)
-            writer.writerow([log_id, action, entry, *(_neutral(v) for v in fields)])
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
+            yield [log_id, action, entry, *(_neutral(v) for v in fields)]
         if len(rows) < PAGE:
             return
         at = rows[-1][0]
@@ -116,7 +114,7 @@ def _apply(bank: Bank, name: str, url: str, pending: list, done: dict) -> None:
             Bank.insert(con, [_entry(fields, name, url, origin)])
             done["added"] += 1
         if last:
-            con.execute("UPDATE sources SET checkpoint = ? WHERE name = ? AND checkpoint < ?", [last, name, last])
+            advance(con, name, last)
     done["checkpoint"] = max(done["checkpoint"] or 0, last)
     pending.clear()
 

@@ -34,9 +34,12 @@ def write_log(con, rows: list[tuple[str, int, str, str, str]]) -> None:
         con.executemany("INSERT INTO log (at, who, action, entry, source, detail) VALUES (?, ?, ?, ?, ?, ?)", values)
 
 
+HEAD = "SELECT coalesce(max(id), 0) FROM log"
+
+
 def log_head(con) -> int:
-    """The last log row's id (0: none): one primary-key read."""
-    return int(con.execute("SELECT coalesce(max(id), 0) FROM log").fetchone()[0])
+    """The last log row's id (0: none): one primary-key read, inside the caller's transaction."""
+    return int(con.execute(HEAD).fetchone()[0])
 
 
 def read_log(bank, since: int = 0, limit: int = 1000, entry: int | None = None) -> list[LogRow]:

@@ -112,10 +112,9 @@ class Index:
         added = [r.entry for r in rows if r.action == "add"]
         gone = {r.entry for r in rows if r.action in ("revoke", "remove")}
         if added:
-            ids, hexes, codes = self.bank.matching(added)
-            hashes = np.frombuffer(bytes.fromhex("".join(hexes)), np.uint8).reshape(-1, 32)
-            self.new_ids = np.r_[self.new_ids, np.array(ids, np.int64)]
-            self.new_codes = np.r_[self.new_codes, np.array(codes, np.uint8)]
+            ids, hashes, codes = self.bank.matching(added)
+            self.new_ids = np.r_[self.new_ids, ids]
+            self.new_codes = np.r_[self.new_codes, codes]
             self.new_hashes = np.concatenate([self.new_hashes, hashes])
         self.dead |= gone
         if rows:
@@ -217,7 +216,8 @@ def index_for(bank: Bank | str, engine: str = "auto") -> Index:
     """The bank's index, kept current: the bank's change counter (one primary-key read per query)
     says when it changed, and the index applies the log's new rows (``Index.update``), rebuilding
     only when a source was switched or changes piled up."""
-    held = None if isinstance(bank, Bank) else _indexes.get((str(bank), engine))
+    # A database URL is its own key: its last index is found without reaching the database.
+    held = _indexes.get((bank.key if isinstance(bank, Bank) else str(bank), engine))
     if held is not None and held.stale and time.monotonic() < held.retry_at:
         return held  # the database was unreachable a moment ago: no request waits on a connect timeout
     try:
@@ -227,15 +227,14 @@ def index_for(bank: Bank | str, engine: str = "auto") -> Index:
     except BankError as e:
         # A database out of reach: answer from the last index, saying so in every match (a revocation
         # made meanwhile is not seen). Not for a file that is gone: a mistake to fix, not an outage.
-        last = _indexes.get((bank.key if isinstance(bank, Bank) else str(bank), engine))
-        if last is None or not is_url(last.bank.key):
+        if held is None or not is_url(held.bank.key):
             raise
-        last.retry_at = time.monotonic() + RETRY_S
-        if not last.stale:
-            last.stale = f"since {datetime.now(UTC).strftime('%H:%M UTC')}"
+        held.retry_at = time.monotonic() + RETRY_S
+        if not held.stale:
+            held.stale = f"since {datetime.now(UTC).strftime('%H:%M UTC')}"
             logging.getLogger("realorai.bank").error("bank unreachable (%s): matching from the last index, %d entries",
-                                                     type(e).__name__, len(last))  # fmt: skip
-        return last
+                                                     type(e).__name__, len(held))  # fmt: skip
+        return held
     index = _indexes.get(key)
     if index is not None:
         index.stale = ""

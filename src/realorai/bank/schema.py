@@ -95,6 +95,8 @@ STREAM_TABLES = [
         created_at TEXT NOT NULL, PRIMARY KEY (stream, version))""",
 ]
 
+# Every write bumps the change counter in its own transaction (store.Bank.transaction).
+BUMP = "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'"
 SET_META = "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 COLUMNS = ("id", "pdq", "quality", "route", "sha256", "label", "evidence", "signer", "manifest_id", "source_types",
            "confirmed_by", "note", "name", "added_at", "revoked_at", "revoked_why", "source", "origin")  # fmt: skip
@@ -176,7 +178,7 @@ def upgrade(con: sqlite3.Connection, path: Path) -> None:
             for statement in SCHEMA:
                 con.execute(statement)
             con.executemany(SET_META, [("version", str(VERSION))])
-            con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'")
+            con.execute(BUMP)
     except BaseException:
         if con.in_transaction:
             con.execute("ROLLBACK")

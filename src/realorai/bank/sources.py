@@ -19,6 +19,17 @@ def ensure(con, name: str, kind: str, url: str = "") -> None:
                 "ON CONFLICT (name) DO NOTHING", [name, kind, url, now])  # fmt: skip
 
 
+def checkpoint(bank, name: str) -> int:
+    """The log id of the other bank a subscription has applied up to (0: nothing yet)."""
+    rows = bank.read("SELECT checkpoint FROM sources WHERE name = ?", [name])
+    return int(rows[0][0]) if rows else 0
+
+
+def advance(con, name: str, to: int) -> None:
+    """Move a subscription's checkpoint forward (never back), inside the caller's transaction."""
+    con.execute("UPDATE sources SET checkpoint = ? WHERE name = ? AND checkpoint < ?", [to, name, to])
+
+
 def listed(bank) -> list[dict]:
     """Every source with its entries that match and those revoked ('' : the bank's own)."""
     counts = {r[0]: (r[1], r[2]) for r in bank.read(

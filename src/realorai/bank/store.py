@@ -30,6 +30,7 @@ from realorai.bank.engine import Postgres, Sqlite, is_url, shown_url
 from realorai.bank.entry import Entry  # noqa: F401  (re-exported)
 from realorai.bank.log import log_head, write_log
 from realorai.bank.schema import (  # noqa: F401  (re-exported: the bank's vocabulary lives with the store)
+    BUMP,
     COLUMNS,
     EVIDENCE,
     HEX64,
@@ -49,7 +50,6 @@ def check_source_name(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name))
 
 
-BUMP = "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'changes'"
 CODE = "CASE WHEN label = 'ai' THEN 1 ELSE 0 END + CASE WHEN evidence = 'c2pa-verified' THEN 2 ELSE 0 END"
 # The entries a lookup may match: not revoked, and not from a source switched off.
 MATCHING = "revoked_at = '' AND source NOT IN (SELECT name FROM sources WHERE enabled = 0)"
@@ -105,9 +105,9 @@ class Bank:
     def _check(self, con) -> bool:
         return schema.check(con, self.location, self.read_only, self.db)
 
-    def tables(self) -> set[str]:
+    def has_table(self, name: str) -> bool:  # a stream's hot path asks this on every request
         with contextlib.closing(self._connect()) as con:
-            return self.db.tables(con)
+            return bool(self.db.has_table(con, name))
 
     @contextlib.contextmanager
     def transaction(self, bump: bool = True) -> Iterator:
@@ -164,10 +164,14 @@ class Bank:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
     def rows(self, query: str, args=()) -> Iterator[tuple]:
-        """A query's rows as the cursor gives them (an export streams through this)."""
+        """A query's rows as the cursor gives them, a page at a time on either engine (an export
+        streams through this). Its own connection: the read stays open while the caller consumes it."""
         try:
-            with contextlib.closing(self._connect()) as con:
-                yield from con.execute(query, args)
+            with contextlib.closing(self.db.connect_own()) as con:
+                self.db.begin_read(con)
+                with contextlib.closing(self.db.stream(con, query, args)) as cur:
+                    yield from cur
+                con.execute("COMMIT")
         except self.db.errors as e:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
@@ -194,33 +198,34 @@ class Bank:
         ai, plus 2 for c2pa-verified: what an index needs to answer while the bank cannot be read."""
         try:
             with contextlib.closing(self._connect()) as con:
-                con.execute("BEGIN" if self.engine == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+                self.db.begin_read(con)
                 state = self._state(con)
                 head = log_head(con)
-                cur = self.db.stream(con, f"SELECT id, pdq, {CODE} FROM entries WHERE {MATCHING} ORDER BY id")
-                ids, hashes, codes = [], [], []
-                while rows := cur.fetchmany(100_000):  # decoded a page at a time: memory ~ the arrays
-                    ids.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
-                    codes.append(np.fromiter((r[2] for r in rows), np.uint8, len(rows)))
-                    hashes.append(self._decoded(rows))
+                query = f"SELECT id, pdq, {CODE} FROM entries WHERE {MATCHING} ORDER BY id"
+                with contextlib.closing(self.db.stream(con, query)) as cur:
+                    pages = []
+                    while rows := cur.fetchmany(100_000):  # decoded a page at a time: memory ~ the arrays
+                        pages.append(self._decoded(rows))
                 con.execute("COMMIT")
         except self.db.errors as e:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), np.zeros(0, np.uint8), state, head
-        return np.concatenate(ids), np.concatenate(hashes), np.concatenate(codes), state, head
+        ids, hashes, codes = (np.concatenate(part) for part in zip(*pages, strict=True)) if pages else self._decoded([])
+        return ids, hashes, codes, state, head
 
-    def _decoded(self, rows: list) -> np.ndarray:
-        """(n, 32) uint8 hashes of (id, hex) rows; a damaged one is refused naming its entry."""
+    def _decoded(self, rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, (n, 32) uint8 hashes, codes) of (id, hex, code) rows; a damaged hash is refused
+        naming its entry."""
         joined = "".join(r[1] if isinstance(r[1], str) else "!" for r in rows)
         try:
             if len(joined) != 64 * len(rows):
                 raise ValueError
-            return np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(-1, 32)
+            hashes = np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(-1, 32)
         except ValueError:
             bad = next(r[0] for r in rows if not (isinstance(r[1], str) and HEX64.fullmatch(r[1])))
             raise BankError(f"{self.location}: entry {bad} has a damaged hash (not 64 hex digits): remove it "
                             f"(`realorai bank remove {bad}`) or restore the bank from a backup") from None  # fmt: skip
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return ids, hashes, np.fromiter((r[2] for r in rows), np.uint8, len(rows))
 
     def thumbnail(self, entry_id: int) -> bytes | None:
         """The entry's stored 128-px JPEG (None: no such entry, or an imported hash without one)."""
@@ -268,14 +273,15 @@ class Bank:
         except self.db.errors as e:
             raise BankError(f"{self.location}: cannot read the bank: {in_words(e)}") from e
 
-    def matching(self, ids: list[int]) -> tuple[list[int], list[str], list[int]]:
-        """(ids, PDQ hex, codes) of those of ``ids`` that match now (an index's update reads its additions)."""
+    def matching(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, hashes, codes) as ``hashes`` gives them, of those of ``ids`` that match now (an
+        index's update reads its additions through this)."""
         rows = []
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             rows += self.read(f"SELECT id, pdq, {CODE} FROM entries WHERE {MATCHING} AND id IN "
                               f"({', '.join('?' * len(part))})", part)  # fmt: skip
-        return [r[0] for r in rows], [r[1] for r in rows], [int(r[2]) for r in rows]
+        return self._decoded(rows)
 
     def active_ids(self) -> set[int]:
         """The ids of the entries that match now (not revoked, not removed, their source on)."""

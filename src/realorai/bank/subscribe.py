@@ -16,14 +16,10 @@ import urllib.error
 import urllib.request
 
 from realorai.bank.feed import apply_feed, checkpoint_of
+from realorai.bank.sources import advance, checkpoint
 
 TRIES = 6
 FAILURES = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
-
-
-def checkpoint(bank, name: str) -> int:
-    rows = bank.read("SELECT checkpoint FROM sources WHERE name = ?", [name])
-    return int(rows[0][0]) if rows else 0
 
 
 def pull(bank, name: str, url: str, api_key: str | None, batch: int = 1000, timeout: float = 60) -> dict:
@@ -42,7 +38,7 @@ def pull(bank, name: str, url: str, api_key: str | None, batch: int = 1000, time
             raise ValueError(f"{url}: not a realorai bank feed (is it a realorai server with a bank?)")
         done = apply_feed(bank, name, url, text, batch)
     with bank.transaction(bump=False) as con:  # read to the end: nothing after `since` up to `cut` is missing
-        con.execute("UPDATE sources SET checkpoint = ? WHERE name = ? AND checkpoint < ?", [cut, name, cut])
+        advance(con, name, cut)
     return {**done, "checkpoint": max(cut, done["checkpoint"] or 0)}
 
 

@@ -57,7 +57,7 @@ def ensure(bank: Bank) -> None:
 
 
 def _has_tables(bank: Bank) -> bool:
-    return "streams" in bank.tables()
+    return bank.has_table("streams")
 
 
 def create(bank: Bank, name: str, features: str, min_per_class: int = MIN_PER_CLASS) -> dict:
