@@ -9,6 +9,9 @@ COPY src ./src
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
 
 USER realorai
+# The default detector's CLIP tower, fetched at build time (sha256-checked) so that a container
+# never downloads at start; without it the server would score with the fallback detector-lite0-early.
+RUN realorai weights fetch clip-b16 && rm -rf /home/realorai/.cache/pip
 # Inside the container the server binds every interface: it then refuses to start without
 # REALORAI_API_KEY (clients send it in X-API-Key), as on any host.
 ENV REALORAI_HOST=0.0.0.0 \

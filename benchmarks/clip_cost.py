@@ -53,7 +53,7 @@ def seconds_per_image(name: str, paths: list[str]) -> float:
     from realorai.inference.detector import Detector
 
     if name == "early":
-        det = Detector.load(None)
+        det = Detector.shipped()
         det.score(paths[:2])  # warm-up
         t0 = time.perf_counter()
         det.score(paths)

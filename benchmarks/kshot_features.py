@@ -64,7 +64,7 @@ def early_features(paths: list[str], views: int, reprocess: bool = False) -> dic
     from realorai.detector.score import image_features
     from realorai.inference.detector import Detector
 
-    det = Detector.default()
+    det = Detector.shipped()
     transform = reprocessed if reprocess else None
     x, xv, _ = image_features(det.model, paths, views, AugmentConfig(), seed=0, show_progress=True, transform=transform)
     return {"x": x, "views": xv.reshape(views, len(paths), -1) if views else np.zeros((0, len(paths), x.shape[1]))}

@@ -1,6 +1,7 @@
 """Benchmark: `realorai serve` under 20 concurrent clients on 127.0.0.1 for a fixed time.
 
-Starts the server as a separate process (the shipped detector), then each client posts one
+Starts the server as a separate process, once with the default detector-clip-b16 and once with
+the fallback detector-lite0-early, then each client posts one
 512x512 JPEG after another to /v1/detect and waits for the answer. Records requests per
 second, p50/p95 latency, errors (anything but 200; a 503 counts as an error here), the
 server's resident memory at start and end, in docs/RESULTS.md.
@@ -81,21 +82,22 @@ def running_server(quiet: bool = True, args: tuple = (), env: dict | None = None
         server.wait(30)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
-    args = ap.parse_args()
-    command = "python benchmarks/serve_load.py " + shlex.join(sys.argv[1:])
-    with running_server() as (url, pid):
-        images = [jpeg(i) for i in range(args.clients)]
+DETECTORS = {"detector-clip-b16 (default)": "auto", "detector-lite0-early (fallback)": "lite0"}
+
+
+def load_run(mode: str, clients: int, seconds: float) -> dict:
+    """One server with the default detector chosen by ``mode`` (REALORAI_DEFAULT_DETECTOR) under load."""
+    import os
+
+    with running_server(env={**os.environ, "REALORAI_DEFAULT_DETECTOR": mode}) as (url, pid):
+        images = [jpeg(i) for i in range(clients)]
         httpx.post(url + "/v1/detect", files={"files": ("warm.jpg", images[0])}, timeout=60)  # first-call costs
+        model = httpx.get(url + "/readyz", timeout=10).json()["model"]
         rss_start = rss_mb(pid)
         latencies: list[float] = []
         statuses: Counter = Counter()
         lock = threading.Lock()
-        stop = time.perf_counter() + args.seconds
+        stop = time.perf_counter() + seconds
 
         def client(n: int) -> None:
             with httpx.Client(timeout=120) as c:
@@ -110,28 +112,50 @@ def main() -> None:
                         statuses[status] += 1
 
         t0 = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
         rss_end = rss_mb(pid)
-    ok = statuses.get(200, 0)
-    q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else [float("nan")] * 19
-    errors = sum(v for k, v in statuses.items() if k != 200)
+    return {"model": model, "latencies": latencies, "statuses": statuses, "wall": wall, "rss": (rss_start, rss_end)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    args = ap.parse_args()
+    command = "python benchmarks/serve_load.py " + shlex.join(sys.argv[1:])
+    rows, said = [], []
+    for label, mode in DETECTORS.items():
+        r = load_run(mode, args.clients, args.seconds)
+        if r["model"] != label.split()[0]:
+            sys.exit(
+                f"{label}: the server loaded {r['model']} (is CLIP's tower fetched? realorai weights fetch clip-b16)"
+            )
+        lat, statuses, wall = r["latencies"], r["statuses"], r["wall"]
+        ok = statuses.get(200, 0)
+        q = statistics.quantiles(lat, n=20) if len(lat) > 1 else [float("nan")] * 19
+        errors = sum(v for k, v in statuses.items() if k != 200)
+        rows.append(f"| {label} | {len(lat)} | {ok} | {errors} | {ok / wall:.1f} | {statistics.median(lat):.2f} s "
+                    f"| {q[18]:.2f} s | {r['rss'][0]:.0f} MB | {r['rss'][1]:.0f} MB |")  # fmt: skip
+        said.append(f"{label}: {dict(statuses)} in {wall:.0f} s")
     lines = [
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
-        f"- {args.clients} concurrent clients for {wall:.0f} s, each posting a 512x512 JPEG (evidence on, no "
-        "heatmap) and waiting for the answer; server: `realorai serve` (shipped detector, default settings).",
+        f"- {args.clients} concurrent clients for {args.seconds:.0f} s per detector, each posting a 512x512 JPEG "
+        "(evidence on, no heatmap) and waiting for the answer; server: `realorai serve` (default settings; the "
+        "fallback chosen by REALORAI_DEFAULT_DETECTOR=lite0).",
         "",
-        "| requests | answered 200 | errors | requests/s | p50 latency | p95 latency | RSS start | RSS end |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {len(latencies)} | {ok} | {errors} | {ok / wall:.1f} | {statistics.median(latencies):.2f} s "
-        f"| {q[18]:.2f} s | {rss_start:.0f} MB | {rss_end:.0f} MB |",
+        "| detector | requests | answered 200 | errors | requests/s | p50 latency | p95 latency | RSS start "
+        "| RSS end |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
         "",
-        f"Statuses: {dict(statuses)}. Latency includes queueing: with 20 clients and one inference "
+        f"Statuses: {'; '.join(said)}. Latency includes queueing: with {args.clients} clients and one inference "
         "thread, a request waits behind the others, so p50 is about clients / throughput.",
     ]
     body = "## Serving under load (`realorai serve`)\n\n" + "\n".join(lines)

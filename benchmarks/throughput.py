@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from reproduce_report import machine, replace_section  # noqa: E402
 
 from realorai.detector.score import crop_logits  # noqa: E402
-from realorai.inference.detector import Detector  # noqa: E402
+from realorai.inference.detector import Detector, default_weights  # noqa: E402
 
 
 def make_folder(root: Path, n: int, w: int, h: int) -> list[str]:
@@ -77,13 +77,13 @@ def main() -> None:
             "4000x3000 JPEG (12 MP)": make_folder(Path(tmp) / "large", args.n_large, 4000, 3000),
         }
         for backend in ("torch", "onnx"):
-            det = Detector.load(None, "cpu", backend)
+            det = Detector.load(default_weights(), "cpu", backend)
             raw = raw_rate(det, crops_per_image=4)  # both sizes get the full 2x2 crop plan
             for name, paths in folders.items():
                 e2e = e2e_rate(det, paths)
                 rows.append((backend, name, len(paths), raw, e2e))
                 print(f"{backend:5s} {name}: raw {raw:.1f} img/s, end to end {e2e:.1f} img/s ({e2e / raw:.2f})")
-    auto = Detector.load(None, "cpu", "auto").backend
+    auto = Detector.load(default_weights(), "cpu", "auto").backend
     lines = [
         f"- Command: `{command}`",
         f"- Machine: {machine()}",

@@ -129,7 +129,7 @@ def main() -> None:
     args = ap.parse_args()
     from realorai import Detector
 
-    det = Detector.default()
+    det = Detector.shipped()  # the run folder is detector-lite0-early's (build_default.py)
     oos = pd.read_csv(args.run / "out_of_source.csv")
     rel = det.meta["reliability"]
     a, b = rel["platt"]["a"], rel["platt"]["b"]

@@ -20,6 +20,10 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Exported ONNX graphs are cached by checkpoint hash: the tests' go to a folder of their own
 # (subprocesses inherit it), never to the user's ~/.cache.
 os.environ["REALORAI_CACHE"] = tempfile.mkdtemp(prefix="realorai-test-cache-")
+# The default detector is detector-clip-b16, whose tower comes on first use: the tests never
+# download, so they run on the fallback detector-lite0-early, shipped whole, the same on every
+# machine. tests/test_default_detector.py checks the choice itself, on a tiny tower.
+os.environ["REALORAI_DEFAULT_DETECTOR"] = "lite0"
 
 
 class TinyCNN(nn.Module):

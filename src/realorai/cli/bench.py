@@ -17,7 +17,8 @@ def benchmark_cmd(
         "runs/benchmark"
     ),
     model: Annotated[
-        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+        Path | None,
+        typer.Option(help="Run folder or checkpoint (default: detector-clip-b16, or its fallback: docs/INSTALL.md)."),
     ] = None,
     robustness: Annotated[bool, typer.Option("--robustness/--no-robustness", help="The perturbation sweep.")] = True,
     robustness_limit: Annotated[

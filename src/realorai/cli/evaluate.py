@@ -14,7 +14,9 @@ from realorai.cli.common import BACKEND_HELP, Backend, Quiet, err, fail, out, sh
 
 def evaluate_cmd(
     manifest: Annotated[Path, typer.Option(help="Manifest with a split column.")],
-    run: Annotated[Path | None, typer.Argument(help="Run folder or checkpoint (default: shipped detector).")] = None,
+    run: Annotated[
+        Path | None, typer.Argument(help="Run folder or checkpoint (default: the default detector).")
+    ] = None,
     split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Default: RUN/eval-SPLIT.")] = None,
     device: str = "auto",

@@ -16,7 +16,11 @@ app = App(help="Export a detector for other runtimes.", no_args_is_help=True)
 def export_onnx_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="The .onnx file to write.")] = Path("detector.onnx"),
     model: Annotated[
-        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+        Path | None,
+        typer.Option(
+            help="Run folder or checkpoint (default: detector-lite0-early, shipped whole; the default "
+            "detector-clip-b16's features come from another runtime and do not export)."
+        ),
     ] = None,
 ) -> None:
     """Write the detector as ONNX (opset 17, dynamic batch axis): uint8 crops (N, 3, S, S) in,
@@ -32,7 +36,7 @@ def export_onnx_cmd(
         check_output_path(output)
         if output.suffix != ".onnx":
             raise ValueError(f"{output}: the file name must end in .onnx")
-        det = Detector.load(model, backend="torch")
+        det = Detector.load(model, backend="torch") if model is not None else Detector.shipped(backend="torch")
         if det.kind != "detector":
             raise ValueError(f"{det.name}: only detectors (detector-*) export to ONNX")
         write_bytes(output, export_bytes(det.model, det.meta, sha256_file(det.source)))

@@ -59,7 +59,8 @@ class ScanOptions:
 def predict_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH...")],
     model: Annotated[
-        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+        Path | None,
+        typer.Option(help="Run folder or checkpoint (default: detector-clip-b16, or its fallback: docs/INSTALL.md)."),
     ] = None,
     pixels_only: PixelsOnly = False,
     evidence: Annotated[bool, typer.Option("--evidence", hidden=True, help="Provenance is read by default.")] = False,
@@ -232,7 +233,8 @@ def _exit_code(n_rows: int, n_errors: int) -> int:
 def inspect_cmd(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", metavar="PATH...")],
     model: Annotated[
-        Path | None, typer.Option(help="Run folder or checkpoint for the pixel score (default: the shipped detector).")
+        Path | None,
+        typer.Option(help="Run folder or checkpoint for the pixel score (default: as for predict)."),
     ] = None,
     pixels_only: PixelsOnly = False,
     c2pa_trust: Annotated[str | None, typer.Option(help=TRUST_HELP)] = None,

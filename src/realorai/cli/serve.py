@@ -12,7 +12,8 @@ from realorai.cli.common import BACKEND_HELP, Backend, fail, out
 
 def serve_cmd(
     model: Annotated[
-        Path | None, typer.Option(help="Run folder or checkpoint (default: the shipped detector).")
+        Path | None,
+        typer.Option(help="Run folder or checkpoint (default: detector-clip-b16, or its fallback: docs/INSTALL.md)."),
     ] = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1: this machine only).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000; 0: a free port, printed at start).")] = None,

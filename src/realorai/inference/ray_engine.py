@@ -158,6 +158,9 @@ def ray_chunks(
 ) -> Iterator[list[dict]]:  # fmt: skip
     """Scored chunks from Ray Data, in whatever order the actors finish them. ``quiet``: none of
     Ray's own log lines."""
+    # Actors load what the driver loaded: the default is resolved once, here (inference.default),
+    # never again per actor, so all score with one detector and none fetches weights itself.
+    model = model if model is not None else detector.source
     with _stderr_to_file(quiet):
         yield from _ray_chunks(todo, chunk, model, backend, address, actors, options)
 

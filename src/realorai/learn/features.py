@@ -13,7 +13,7 @@ def extractor(name: str):
         if name == "early":
             from realorai.inference.detector import Detector
 
-            _extractors[name] = Detector.default().model
+            _extractors[name] = Detector.shipped().model
         else:
             from realorai.inference.adapt import extractor_for
 

@@ -44,7 +44,7 @@ def fit_version(bank: Bank, info: dict, examples: list, version: int, seed: int,
     y = np.array([e.label == "ai" for e in examples], dtype=int)
     groups = groups_of(bank, [e.entry for e in examples]).astype(str)
     name = info["features"]
-    base = Detector.default()
+    base = Detector.shipped()
     prior = base_prior(base, None) if name == "early" else neutral_prior(x)
     ex = Examples(x, y, groups, np.ones(len(y), bool))
     fit = adapt_head(ex, prior, seed=seed)

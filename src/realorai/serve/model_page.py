@@ -32,6 +32,7 @@ async def model_card(det: DetectorDep, settings: SettingsDep) -> HTMLResponse:
     facts = [
         ("name", det.name),
         ("source", "the shipped default" if settings.model is None else "a run folder or checkpoint"),
+        *([("note", det.note)] if det.note else []),
         ("trained on", ", ".join(meta.get("train_datasets") or []) or "not recorded"),
         ("training images", meta.get("train_images", "not recorded")),
         ("input", f"{d.input_size}-px crops, resize {d.resize}, grid {d.crop_grid}"),
