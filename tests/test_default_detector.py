@@ -5,6 +5,7 @@ script; nothing is downloaded."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -208,3 +209,31 @@ def test_the_packaged_head_is_clip_b16_on_the_real_tower():
     assert meta["model"] == "detector-clip-b16"
     assert bytes(arrays["weights_id"].tolist()).hex() == clip_weights.CLIP_B16["sha256"]
     assert np.count_nonzero(arrays["head.weight"]) < arrays["head.weight"].size  # the consistent-direction rule
+
+
+def test_the_cut_is_cached_only_as_a_known_cut(tmp_path, fresh, monkeypatch):
+    """A cold start reads a cached cut instead of importing onnx and cutting 85 MB, but only when
+    the cut's bytes hash to the value written in code: a file swapped in the cache is never run."""
+    from realorai.features import create_extractor, cut
+    from realorai.features.clip import BLOCK
+
+    tower = tmp_path / "tower.onnx"
+    tiny_tower(tower)
+    sha = sha256_file(tower)
+    known = hashlib.sha256(clip_weights.with_block_outputs(tower, [BLOCK.format(6)])).hexdigest()
+    monkeypatch.setitem(clip_weights.CLIP_B16, "sha256", sha)
+    monkeypatch.setitem(cut.KNOWN, (sha, (6,)), known)
+    monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: tower)
+    crops = np.random.default_rng(0).integers(0, 256, (2, 3, 224, 224), dtype=np.uint8)
+    first = create_extractor("clip-b16")
+    cached = tmp_path / "cache" / "clip-b16" / f"cut-{known[:16]}.onnx"
+    assert cached.is_file() and first.weights_sha256 == sha
+    monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: pytest.fail("read the tower"))
+    second = create_extractor("clip-b16")  # from the cache alone
+    assert np.array_equal(first.crop_features(crops), second.crop_features(crops))
+    tiny_tower(tmp_path / "other.onnx", seed=5)  # a graph with the same names, other weights, swapped in
+    cached.write_bytes(clip_weights.with_block_outputs(tmp_path / "other.onnx", [BLOCK.format(6)]))
+    monkeypatch.setattr(clip_weights, "clip_onnx", lambda expected=None: tower)
+    third = create_extractor("clip-b16")  # the swapped file is not a known cut: cut again from the tower
+    assert np.array_equal(first.crop_features(crops), third.crop_features(crops))
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == known  # and the good cut kept

