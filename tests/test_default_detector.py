@@ -196,6 +196,7 @@ def test_the_cli_and_the_server_say_which_detector_and_why(tmp_path, fresh, monk
     with TestClient(create_app(ServeSettings(api_key="k")), base_url="http://127.0.0.1") as client:
         model = client.get("/v1/models", headers={"X-API-Key": "k"}).json()["models"][0]
     assert model["name"] == "detector-lite0-early" and "fallback" in model["note"]
+    assert model["source"] == "shipped fallback"
 
 
 def test_the_packaged_head_is_clip_b16_on_the_real_tower():

@@ -31,7 +31,8 @@ async def model_card(det: DetectorDep, settings: SettingsDep) -> HTMLResponse:
     d = det.model.data_config
     facts = [
         ("name", det.name),
-        ("source", "the shipped default" if settings.model is None else "a run folder or checkpoint"),
+        ("source", ("the shipped fallback" if det.note else "the shipped default") if settings.model is None
+                   else "a run folder or checkpoint"),  # fmt: skip
         *([("note", det.note)] if det.note else []),
         ("trained on", ", ".join(meta.get("train_datasets") or []) or "not recorded"),
         ("training images", meta.get("train_images", "not recorded")),

@@ -59,7 +59,9 @@ async def models(det: DetectorDep, settings: SettingsDep) -> dict:
         "models": [
             {
                 "name": det.name,
-                "source": "shipped default" if settings.model is None else "run folder or checkpoint",
+                "source": ("shipped fallback" if det.note else "shipped default")
+                if settings.model is None
+                else "run folder or checkpoint",
                 "note": det.note,  # why the fallback scores, where it does (inference.default)
                 "threshold": det.threshold,
                 "tiers": det.tiers.to_dict(),
