@@ -31,8 +31,7 @@ from realorai.atomic import write_bytes, write_json
 from realorai.detector.fit import DEFAULT_DETECTOR, DetectorConfig, fit_detector
 from realorai.detector.onnx import export_bytes
 from realorai.hashing import sha256_file
-from realorai.inference.default import CLIP_WEIGHTS
-from realorai.inference.detector import DEFAULT_ONNX, DEFAULT_WEIGHTS
+from realorai.inference.default import CLIP_WEIGHTS, LITE0_ONNX, LITE0_WEIGHTS
 from realorai.models.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +41,9 @@ TRAINING_POOL = ("art500", "cifake2k", "game450", "museum111", "stylegan200", "s
 
 def export_default() -> Path:
     """The installed checkpoint's ONNX graph, its sha256 in the contract (so it is used only with it)."""
-    checkpoint = WEIGHTS / DEFAULT_WEIGHTS
+    checkpoint = WEIGHTS / LITE0_WEIGHTS
     model, meta = load_checkpoint(checkpoint)
-    return write_bytes(WEIGHTS / DEFAULT_ONNX, export_bytes(model, meta, sha256_file(checkpoint)))
+    return write_bytes(WEIGHTS / LITE0_ONNX, export_bytes(model, meta, sha256_file(checkpoint)))
 
 
 def main() -> None:
@@ -71,7 +70,7 @@ def main() -> None:
     if args.no_install:
         print(f"trained in {seconds / 60:.1f} min into {args.run}")
         return
-    target = WEIGHTS / (CLIP_WEIGHTS if args.clip else DEFAULT_WEIGHTS)
+    target = WEIGHTS / (CLIP_WEIGHTS if args.clip else LITE0_WEIGHTS)
     shutil.copyfile(Path(args.run) / "best.safetensors", target)
     if not args.clip:  # the CLIP tower is ONNX already; its head runs on numpy (inference.foundation)
         export_default()

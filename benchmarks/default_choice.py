@@ -32,16 +32,12 @@ DETECTORS = {"detector-clip-b16 (default)": "detector-clip-b16.safetensors",
 FOLDS = ("art500", "cifake2k", "game450", "museum111", "stylegan200")
 
 
-def auc_with_interval(y: np.ndarray, p: np.ndarray, rounds: int = 2000) -> str:
+def auc_with_interval(y: np.ndarray, p: np.ndarray) -> str:
+    """ROC-AUC and its 95% interval, as `realorai benchmark` computes them (metrics.roc_auc_interval)."""
+    from realorai.metrics import roc_auc_interval
     from realorai.tiers import roc_auc
 
-    rng = np.random.default_rng(0)
-    draws = []
-    for _ in range(rounds):
-        i = rng.integers(0, len(y), len(y))
-        if 0 < y[i].sum() < len(i):
-            draws.append(roc_auc(p[i], y[i]))
-    lo, hi = np.percentile(draws, [2.5, 97.5])
+    lo, hi = roc_auc_interval(y, p)
     return f"{roc_auc(p, y):.3f} [{lo:.2f}, {hi:.2f}]"
 
 

@@ -279,6 +279,7 @@ class AdaptedCropModel:
     def __init__(self, base, head: LinearHead, a: float, b: float) -> None:
         self.base, self.head, self.a, self.b = base, head, a, b
         self.data_config = base.data_config
+        self.num_features = getattr(base, "num_features", 0)  # what ``crop_features`` gives
 
     def eval(self) -> AdaptedCropModel:
         self.base.eval()

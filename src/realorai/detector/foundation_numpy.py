@@ -2,9 +2,10 @@
 
 ``detector-clip-b16`` and its variants train as ``FoundationNet`` (torch), but all a checkpoint
 holds is a standardised linear head, a temperature and the extractor's weights' sha256; the
-extractor itself runs on ONNX Runtime. So the head runs here on numpy, on the same features:
-``z = (w . (f - mu) / sigma + b) / T`` per crop, equal to FoundationNet's (tested), and a head
-fitted on other weights is refused as it is there.
+extractor itself runs on ONNX Runtime. So the head runs on numpy as any adapted head does
+(``detector.adapt``: ``LinearHead`` scored by ``AdaptedCropModel``, here with ``a = 1 / T``),
+``z = (w . (f - mu) / sigma + b) / T`` per crop, equal to FoundationNet's to 1e-5 (tested), and a
+head fitted on other weights is refused as it is there.
 """
 
 from __future__ import annotations
@@ -16,52 +17,29 @@ import numpy as np
 KEYS = ("mu", "sigma", "head.weight", "head.bias", "temperature", "weights_id")
 
 
-class FoundationHead:
-    """``crop_features`` from the extractor, ``crop_logits`` from the checkpoint's head."""
-
-    def __init__(self, extractor, arrays: dict, source: str | Path) -> None:
-        missing = [k for k in KEYS if k not in arrays]
-        if missing:
-            raise ValueError(f"{source}: no {missing[0]!r} in the checkpoint (not a foundation detector's head?)")
-        saved = bytes(np.asarray(arrays["weights_id"], np.uint8).tolist()).hex()
-        if saved != extractor.weights_sha256:
-            raise ValueError(f"{source}: this head was fitted on {extractor.name} weights {saved[:16]}..., but the "
-                             f"weights here are {extractor.weights_sha256[:16]}...: not the same features")  # fmt: skip
-        self.extractor = extractor
-        self.data_config = extractor.data_config
-        self.num_features = int(extractor.num_features)
-        self.mu = np.asarray(arrays["mu"], np.float64)
-        self.sigma = np.asarray(arrays["sigma"], np.float64)
-        self.w = np.asarray(arrays["head.weight"], np.float64).reshape(-1)
-        self.b = float(np.asarray(arrays["head.bias"]).reshape(-1)[0])
-        self.temperature = float(np.asarray(arrays["temperature"]).reshape(()))
-        if len(self.w) != self.num_features or not all(np.isfinite(a).all() for a in (self.mu, self.sigma, self.w)):
-            raise ValueError(f"{source}: its head has {len(self.w)} weights (some not finite?) for "
-                             f"{self.num_features} features of {extractor.name}")  # fmt: skip
-
-    def eval(self) -> FoundationHead:
-        return self
-
-    def describe(self) -> dict:
-        return self.extractor.describe()
-
-    def crop_features(self, crops: np.ndarray) -> np.ndarray:
-        return self.extractor.crop_features(crops)
-
-    def crop_logits(self, crops: np.ndarray) -> np.ndarray:
-        f = self.crop_features(crops)
-        # float32 standardisation, as FoundationNet computes it, so both backends agree to 1e-5
-        z = ((f.astype(np.float32) - self.mu.astype(np.float32)) / self.sigma.astype(np.float32)) @ self.w.astype(
-            np.float32
-        )
-        return ((z + np.float32(self.b)) / np.float32(self.temperature)).astype(np.float32)
-
-
-def load(path: str | Path, extractor_name: str) -> FoundationHead:
+def load(path: str | Path, extractor_name: str):
     """The head in checkpoint ``path`` on a freshly built ``extractor_name`` (ExtractorUnavailable
-    when its weights are not here)."""
+    when its weights are not here), as an ``AdaptedCropModel``."""
     from safetensors.numpy import load_file
 
+    from realorai.detector.adapt import AdaptedCropModel, LinearHead
     from realorai.features import create_extractor
 
-    return FoundationHead(create_extractor(extractor_name), load_file(str(path)), path)
+    state = load_file(str(path))
+    missing = [k for k in KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{path}: no {missing[0]!r} in the checkpoint (not a foundation detector's head?)")
+    extractor = create_extractor(extractor_name)
+    saved = bytes(np.asarray(state["weights_id"], np.uint8).tolist()).hex()
+    if saved != extractor.weights_sha256:
+        raise ValueError(f"{path}: this head was fitted on {extractor.name} weights {saved[:16]}..., but the "
+                         f"weights here are {extractor.weights_sha256[:16]}...: not the same features")  # fmt: skip
+    head = LinearHead(np.asarray(state["mu"], float), np.asarray(state["sigma"], float),
+                      np.asarray(state["head.weight"], float).reshape(-1),
+                      float(np.asarray(state["head.bias"]).reshape(-1)[0]))  # fmt: skip
+    temperature = float(np.asarray(state["temperature"]).reshape(()))
+    finite = all(np.isfinite(a).all() for a in (head.mu, head.sigma, head.w)) and temperature > 0
+    if len(head.w) != extractor.num_features or not finite:
+        raise ValueError(f"{path}: its head has {len(head.w)} weights (some not finite, or T <= 0?) for "
+                         f"{extractor.num_features} features of {extractor.name}")  # fmt: skip
+    return AdaptedCropModel(extractor, head, 1.0 / temperature, 0.0)

